@@ -1,0 +1,3 @@
+from vocal_remover.cli import main
+
+main()

@@ -1,0 +1,180 @@
+"""`vocal-remover separate INPUT...`"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from vocal_remover.cli.common import console, fail, guarded
+
+
+class Format(str, Enum):
+    wav = "wav"
+    flac = "flac"
+    mp3 = "mp3"
+    ogg = "ogg"
+
+
+class SampleType(str, Enum):
+    float = "float"
+    pcm16 = "pcm16"
+    pcm24 = "pcm24"
+
+
+class Stems(str, Enum):
+    both = "both"
+    vocals = "vocals"
+    instrumental = "instrumental"
+
+
+class ProgressMode(str, Enum):
+    auto = "auto"
+    bar = "bar"
+    json = "json"
+    none = "none"
+
+
+class _BarRenderer:
+    """A rich bar per file and one overall, with ETA, on stderr."""
+
+    def __init__(self, total_seconds: float, num_files: int):
+        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
+                                   TimeRemainingColumn)
+
+        self.progress = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+                                 TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(), console=console,
+                                 transient=False)
+        self.overall = self.progress.add_task(f"all {num_files} file(s)", total=max(total_seconds, 1e-9))
+        self.current = None
+        self.file_total = 0.0
+        self.last = 0.0
+
+    def __enter__(self):
+        self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        self.progress.__exit__(*exc)
+
+    def __call__(self, event) -> None:
+        if event.stage == "start":
+            self.current = self.progress.add_task(Path(event.file).name[:40], total=event.total or 1.0)
+            self.file_total, self.last = event.total or 0.0, 0.0
+        elif event.stage == "separate" and self.current is not None:
+            self.progress.update(self.current, completed=event.done)
+            self.progress.advance(self.overall, max(0.0, event.done - self.last))
+            self.last = event.done
+        elif event.stage == "done" and self.current is not None:
+            self.progress.update(self.current, completed=self.progress.tasks[self.current].total)
+
+    def file_finished(self) -> None:
+        """Account the rest of a file (all of it when it failed early) in the overall bar."""
+        self.progress.advance(self.overall, max(0.0, self.file_total - self.last))
+        self.file_total = self.last = 0.0
+
+
+def _json_progress(event) -> None:
+    sys.stderr.write(json.dumps({"file": event.file, "stage": event.stage, "done": round(event.done, 3),
+                                 "total": None if event.total is None else round(event.total, 3)}) + "\n")
+    sys.stderr.flush()
+
+
+@guarded
+def separate(
+    inputs: List[Path] = typer.Argument(..., help="Audio files or folders (searched recursively).",
+                                        show_default=False),
+    output_dir: Path = typer.Option(Path("separated"), "--output-dir", "-o",
+                                    help="Folder for <track>_Instruments.<ext> and <track>_Vocals.<ext>."),
+    model: str = typer.Option("default", "--model", "-m",
+                              help="Registry name, model folder, or Hub id org/name[@revision]."),
+    fmt: Format = typer.Option(Format.wav, "--format", "-f", help="Output format."),
+    sample_type: SampleType = typer.Option(SampleType.float, "--sample-type",
+                                           help="WAV/FLAC samples: 32-bit float, 16- or 24-bit PCM."),
+    stems: Stems = typer.Option(Stems.both, "--stems", help="Which stems to write."),
+    device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:N or mps."),
+    precision: str = typer.Option("auto", "--precision", help="auto, fp32, bf16 or fp16 (autocast)."),
+    batch_size: int = typer.Option(4, "--batch-size", "-b", min=1, help="Windows per forward pass."),
+    window: Optional[int] = typer.Option(None, "--window", "-w", min=8,
+                                         help="Frames per model window (default min(512, model max))."),
+    overlap: float = typer.Option(0.25, "--overlap", min=0.0, max=0.75,
+                                  help="Fraction of a window shared with the next (cross-faded)."),
+    tta: bool = typer.Option(False, "--tta", help="Shifted-window test-time augmentation (2x time)."),
+    postprocess: bool = typer.Option(False, "--postprocess", help="Remove short isolated vocal artefacts."),
+    output_image: bool = typer.Option(False, "--output-image", "-I",
+                                      help="Also write PNG spectrograms of input and outputs."),
+    skip_existing: bool = typer.Option(False, "--skip-existing/--overwrite",
+                                       help="Skip inputs whose outputs exist, or overwrite them."),
+    progress: ProgressMode = typer.Option(ProgressMode.auto, "--progress",
+                                          help="auto (bar on a terminal), bar, json (lines on stderr) or none."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress and no notes; errors only."),
+    offline: bool = typer.Option(False, "--offline", help="Never touch the network; use cached models."),
+    allow_untrained: bool = typer.Option(False, "--allow-untrained",
+                                         help="Accept a model with random weights (tests, benchmarks)."),
+) -> None:
+    """Separate songs into instrumental and vocals. Prints the written paths, one per line."""
+    from vocal_remover.audio import find_audio_files
+    from vocal_remover.errors import VocalRemoverError
+    from vocal_remover.separator import STEMS, Separator
+
+    files, problems = find_audio_files(inputs)
+    failures = 0
+    for path, why in problems:
+        console.print(f"[red]Error:[/red] {path}: {why}", soft_wrap=True)
+        failures += 1
+    if not files:
+        raise fail("no audio files to separate" if not problems else "nothing left to separate", 1)
+
+    separator = Separator(model, device=device, precision=precision, window=window, overlap=overlap,
+                          batch_size=batch_size, tta=tta, postprocess=postprocess, offline=offline,
+                          allow_untrained=allow_untrained)
+    if not separator.loaded.trained and not quiet:
+        console.print("[yellow]Note:[/yellow] this model is untrained (random weights): the output is not a "
+                      "real separation.")
+    wanted = STEMS if stems is Stems.both else (stems.value,)
+
+    mode = progress if not quiet else ProgressMode.none
+    if mode is ProgressMode.auto:
+        mode = ProgressMode.bar if console.is_terminal else ProgressMode.none
+
+    from vocal_remover.audio import open_audio
+
+    total = 0.0
+    if mode is ProgressMode.bar:
+        for f in files:  # durations for the overall bar; unreadable files are reported later
+            try:
+                with open_audio(f) as reader:
+                    total += reader.info.duration or 0.0
+            except VocalRemoverError:
+                pass
+
+    renderer = _BarRenderer(total, len(files)) if mode is ProgressMode.bar else None
+    callback = renderer if renderer else (_json_progress if mode is ProgressMode.json else None)
+    with renderer if renderer else contextlib.nullcontext():
+        for path in files:
+            try:
+                result = separator.separate_file(path, output_dir, fmt=fmt.value, sample_type=sample_type.value,
+                                                 stems=wanted, skip_existing=skip_existing, progress=callback,
+                                                 images=output_image)
+            except VocalRemoverError as exc:
+                failures += 1
+                console.print(f"[red]Error:[/red] {exc}", soft_wrap=True)
+                continue
+            finally:
+                if renderer:
+                    renderer.file_finished()
+            if not quiet:
+                for note in result.notes:
+                    console.print(f"[yellow]Note:[/yellow] {path}: {note}", soft_wrap=True)
+                if result.skipped:
+                    console.print(f"Skipped {path}: outputs exist (use --overwrite).", soft_wrap=True)
+            if not result.skipped:
+                for out in result.outputs.values():
+                    typer.echo(str(out))
+    if failures:
+        raise typer.Exit(1)

@@ -1,0 +1,266 @@
+"""`vocal-remover` end to end: real files in, real files out, clear errors, nothing half-written."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from conftest import REPO, make_music
+
+ENV = {**os.environ, "PYTHONPATH": str(REPO)}
+
+
+def run(*args: str, cwd: Path | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "vocal_remover", *args], capture_output=True, text=True,
+                          cwd=cwd, env=ENV, timeout=timeout)
+
+
+def separate(model: Path, *args: str, **kw) -> subprocess.CompletedProcess:
+    return run("separate", "-m", str(model), "--allow-untrained", "-q", *args, **kw)
+
+
+def error_lines(proc) -> list[str]:
+    return [line for line in proc.stderr.splitlines() if line.startswith("Error:")]
+
+
+def assert_no_traceback(proc):
+    assert "Traceback" not in proc.stderr, proc.stderr
+
+
+def leftovers(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if p.name.startswith("."))
+
+
+def test_help_and_version_are_fast():
+    for args in (["--help"], ["--version"], ["separate", "--help"]):
+        start = time.perf_counter()
+        proc = run(*args)
+        elapsed = time.perf_counter() - start
+        assert proc.returncode == 0
+        assert elapsed < 1.5, f"{args} took {elapsed:.2f}s"
+    assert run("--version").stdout.strip().startswith("vocal-remover 0.")
+
+
+def test_separates_a_real_song(tiny_model_dir, real_mix, tmp_path):
+    proc = separate(tiny_model_dir, str(real_mix), "-o", str(tmp_path / "out"))
+    assert proc.returncode == 0, proc.stderr
+    paths = [Path(p) for p in proc.stdout.split("\n") if p]
+    assert [p.name for p in paths] == ["real mix_Instruments.wav", "real mix_Vocals.wav"]
+    mix, rate = sf.read(real_mix, dtype="float32")
+    inst, rate_i = sf.read(paths[0], dtype="float32")
+    voc, _ = sf.read(paths[1], dtype="float32")
+    assert rate_i == rate and inst.shape == voc.shape == mix.shape
+    assert np.abs(inst + voc - mix).max() < 1e-5
+    assert leftovers(tmp_path / "out") == []
+
+
+@pytest.mark.parametrize("fmt,sample_type,subtype", [("wav", "pcm16", "PCM_16"), ("wav", "pcm24", "PCM_24"),
+                                                     ("flac", "pcm16", "PCM_16"), ("mp3", "float", None),
+                                                     ("ogg", "float", "VORBIS")])
+def test_output_formats(tiny_model_dir, tmp_path, fmt, sample_type, subtype):
+    src = tmp_path / "song.wav"
+    sf.write(src, make_music(2.0, rate=48000), 48000)
+    proc = separate(tiny_model_dir, str(src), "-o", str(tmp_path), "--format", fmt, "--sample-type", sample_type,
+                    "--stems", "vocals")
+    assert proc.returncode == 0, proc.stderr
+    out = Path(proc.stdout.strip())
+    assert out.name == f"song_Vocals.{fmt}"
+    info = sf.info(out)
+    assert info.samplerate == 48000 and info.channels == 2
+    if subtype:
+        assert info.subtype == subtype
+    if fmt in ("wav", "flac"):
+        assert info.frames == 96000
+    else:  # lossy codecs pad to whole frames
+        assert abs(info.frames - 96000) < 4096
+    assert not (tmp_path / "song_Instruments.wav").exists()
+
+
+def test_folders_are_searched_and_one_bad_input_does_not_stop_the_others(tiny_model_dir, tmp_path):
+    music = tmp_path / "in" / "sub dir"
+    music.mkdir(parents=True)
+    sf.write(music / "Ünïcode song.flac", make_music(1.0), 44100)
+    (tmp_path / "in" / "notes.mp3").write_text("this is not audio")
+    sf.write(tmp_path / "in" / "mono 8k.wav", make_music(1.0, rate=8000, channels=1), 8000)
+    out = tmp_path / "out"
+    proc = separate(tiny_model_dir, str(tmp_path / "in"), str(tmp_path / "missing.wav"), "-o", str(out))
+    assert_no_traceback(proc)
+    assert proc.returncode == 1
+    errors = error_lines(proc)
+    assert len(errors) == 2
+    assert any("missing.wav" in e for e in errors) and any("notes.mp3" in e for e in errors)
+    written = sorted(p.name for p in out.iterdir())
+    assert written == ["mono 8k_Instruments.wav", "mono 8k_Vocals.wav",
+                       "Ünïcode song_Instruments.wav", "Ünïcode song_Vocals.wav"]
+    mono, rate = sf.read(out / "mono 8k_Vocals.wav")
+    assert rate == 8000 and mono.shape == (8000,)
+
+
+def test_bad_inputs_give_one_line_errors(tiny_model_dir, tmp_path):
+    (tmp_path / "empty dir").mkdir()
+    sf.write(tmp_path / "zero.wav", np.zeros((0, 2), np.float32), 44100)
+    cases = {
+        str(tmp_path / "nope.flac"): "nope.flac",
+        str(tmp_path / "empty dir"): "empty dir",
+        str(tmp_path / "zero.wav"): "zero.wav",
+    }
+    for path, name in cases.items():
+        proc = separate(tiny_model_dir, path, "-o", str(tmp_path / "out"))
+        assert_no_traceback(proc)
+        assert proc.returncode == 1, (path, proc.stderr)
+        errors = error_lines(proc)
+        assert errors and name in errors[0], proc.stderr
+    assert not (tmp_path / "out").exists() or list((tmp_path / "out").iterdir()) == []
+
+
+def test_truncated_files_do_not_crash(tiny_model_dir, tmp_path):
+    sf.write(tmp_path / "full.wav", make_music(2.0), 44100, subtype="PCM_16")
+    data = (tmp_path / "full.wav").read_bytes()
+    (tmp_path / "cut.wav").write_bytes(data[: len(data) // 2])
+    sf.write(tmp_path / "full.mp3", make_music(2.0), 44100)
+    data = (tmp_path / "full.mp3").read_bytes()
+    (tmp_path / "cut.mp3").write_bytes(data[: len(data) // 2])
+    for name in ("cut.wav", "cut.mp3"):
+        proc = separate(tiny_model_dir, str(tmp_path / name), "-o", str(tmp_path / "out"))
+        assert_no_traceback(proc)
+        # Either a clear error, or the decodable part separated with outputs of that length.
+        if proc.returncode == 0:
+            outs = [Path(p) for p in proc.stdout.split()]
+            assert len(outs) == 2 and all(sf.info(p).frames > 0 for p in outs)
+        else:
+            assert proc.returncode == 1 and error_lines(proc)
+        assert leftovers(tmp_path / "out") == [] if (tmp_path / "out").exists() else True
+
+
+def test_edge_signals(tiny_model_dir, tmp_path):
+    sf.write(tmp_path / "ten ms.wav", make_music(0.01), 44100)
+    sf.write(tmp_path / "silence.wav", np.zeros((44100, 2), np.float32), 44100)
+    sf.write(tmp_path / "hi-res.wav", make_music(1.0, rate=96000), 96000, subtype="FLOAT")
+    sf.write(tmp_path / "surround.wav", make_music(1.0, channels=6), 44100)
+    proc = separate(tiny_model_dir, str(tmp_path), "-o", str(tmp_path / "out"))
+    assert proc.returncode == 0, proc.stderr
+    out = tmp_path / "out"
+    assert sf.info(out / "ten ms_Vocals.wav").frames == 441
+    silence, _ = sf.read(out / "silence_Vocals.wav")
+    assert np.isfinite(silence).all() and np.abs(silence).max() == 0
+    hires = sf.info(out / "hi-res_Instruments.wav")
+    assert hires.samplerate == 96000 and hires.frames == 96000
+    surround = sf.info(out / "surround_Vocals.wav")
+    assert surround.channels == 2 and surround.frames == 44100
+
+
+def test_surround_downmix_is_reported(tiny_model_dir, tmp_path):
+    sf.write(tmp_path / "surround.wav", make_music(0.5, channels=6), 44100)
+    proc = run("separate", "-m", str(tiny_model_dir), "--allow-untrained", str(tmp_path / "surround.wav"),
+               "-o", str(tmp_path))
+    assert proc.returncode == 0
+    assert "downmixed" in proc.stderr
+
+
+def test_unwritable_output_folder(tiny_model_dir, tmp_path):
+    src = tmp_path / "song.wav"
+    sf.write(src, make_music(0.5), 44100)
+    blocker = tmp_path / "file-not-folder"
+    blocker.write_text("x")
+    proc = separate(tiny_model_dir, str(src), "-o", str(blocker / "out"))
+    assert_no_traceback(proc)
+    assert proc.returncode == 1 and error_lines(proc)
+
+
+def test_skip_existing_and_overwrite(tiny_model_dir, tmp_path):
+    src = tmp_path / "song.wav"
+    sf.write(src, make_music(0.5), 44100)
+    assert separate(tiny_model_dir, str(src), "-o", str(tmp_path)).returncode == 0
+    before = (tmp_path / "song_Vocals.wav").stat().st_mtime_ns
+    proc = separate(tiny_model_dir, str(src), "-o", str(tmp_path), "--skip-existing")
+    assert proc.returncode == 0 and proc.stdout == ""
+    assert (tmp_path / "song_Vocals.wav").stat().st_mtime_ns == before
+    proc = separate(tiny_model_dir, str(src), "-o", str(tmp_path), "--overwrite")
+    assert proc.stdout.split() == [str(tmp_path / "song_Instruments.wav"), str(tmp_path / "song_Vocals.wav")]
+
+
+def test_json_progress(tiny_model_dir, tmp_path):
+    src = tmp_path / "song.wav"
+    sf.write(src, make_music(12.0), 44100)
+    proc = run("separate", "-m", str(tiny_model_dir), "--allow-untrained", str(src), "-o", str(tmp_path),
+               "--progress", "json")
+    assert proc.returncode == 0, proc.stderr
+    events = [json.loads(line) for line in proc.stderr.splitlines() if line.startswith("{")]
+    assert events[0]["stage"] == "start" and events[-1]["stage"] == "done"
+    done = [e["done"] for e in events if e["stage"] == "separate"]
+    assert len(done) >= 2 and done == sorted(done) and abs(done[-1] - 12.0) < 0.01
+    assert all(set(e) == {"file", "stage", "done", "total"} for e in events)
+
+
+def test_output_images(tiny_model_dir, tmp_path):
+    src = tmp_path / "song.wav"
+    sf.write(src, make_music(3.0), 44100)
+    proc = separate(tiny_model_dir, str(src), "-o", str(tmp_path), "--output-image")
+    assert proc.returncode == 0, proc.stderr
+    for name in ("Input", "Instruments", "Vocals"):
+        png = tmp_path / f"song_{name}.png"
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_model_problems_are_clear(tiny_model_dir, tmp_path):
+    src = tmp_path / "song.wav"
+    sf.write(src, make_music(0.5), 44100)
+    proc = run("separate", str(src), "-o", str(tmp_path))  # the default model is not packaged yet
+    assert_no_traceback(proc)
+    if proc.returncode != 0:
+        assert proc.returncode == 1 and "default" in error_lines(proc)[0]
+    proc = run("separate", "-m", str(tiny_model_dir), str(src), "-o", str(tmp_path))
+    assert proc.returncode == 1 and "untrained" in error_lines(proc)[0]
+    proc = run("separate", "-m", str(tmp_path / "no-model"), str(src), "-o", str(tmp_path))
+    assert proc.returncode == 1 and len(error_lines(proc)) == 1
+    assert not (tmp_path / "song_Vocals.wav").exists()
+
+
+def test_usage_errors_exit_2(tiny_model_dir, tmp_path):
+    src = tmp_path / "song.wav"
+    sf.write(src, make_music(0.5), 44100)
+    assert separate(tiny_model_dir, str(src), "--format", "aiff").returncode == 2
+    proc = separate(tiny_model_dir, str(src), "--window", "100000")
+    assert proc.returncode == 2 and "window" in error_lines(proc)[0]
+    proc = separate(tiny_model_dir, str(src), "--device", "tpu")
+    assert proc.returncode == 2 and "device" in error_lines(proc)[0]
+
+
+def test_models_init_and_list(tmp_path):
+    proc = run("models", "init", "tiny", "-o", str(tmp_path / "m"))
+    assert proc.returncode == 0 and Path(proc.stdout.strip()) == tmp_path / "m"
+    meta = json.loads((tmp_path / "m" / "config.json").read_text())
+    assert meta["trained"] is False and meta["model"]["depth"] == 3
+    proc = run("models", "init", "tiny", "-o", str(tmp_path / "m"))
+    assert proc.returncode == 1 and "already exists" in error_lines(proc)[0]
+    proc = run("models", "init", "huge", "-o", str(tmp_path / "x"))
+    assert proc.returncode == 2 and "huge" in error_lines(proc)[0]
+    proc = run("models", "list")
+    assert proc.returncode == 0 and "default" in proc.stderr + proc.stdout
+
+
+def test_ctrl_c_leaves_nothing_half_written(tiny_model_dir, tmp_path):
+    src = tmp_path / "long.wav"
+    sf.write(src, make_music(240.0), 44100)
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-m", "vocal_remover", "separate", "-m", str(tiny_model_dir),
+                             "--allow-untrained", "--progress", "json", str(src), "-o", str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
+    # Wait until separation has started writing, then interrupt.
+    for line in proc.stderr:
+        if '"separate"' in line:
+            break
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err
+    assert not out.exists() or list(out.iterdir()) == []

@@ -264,3 +264,29 @@ def test_ctrl_c_leaves_nothing_half_written(tiny_model_dir, tmp_path):
     assert proc.returncode == 130, err
     assert "Traceback" not in err
     assert not out.exists() or list(out.iterdir()) == []
+
+
+def test_separate_with_a_model_from_the_hub(hub, tiny_model_dir, tmp_path):
+    """A real model folder served by the loopback Hub: download at a pinned commit, then offline reuse."""
+    files = {p.name: p.read_bytes() for p in tiny_model_dir.iterdir()}
+    first = hub.commit("acme/tiny", files)
+    hub.commit("acme/tiny", {"README.md": "# moved on\n"})
+    src = tmp_path / "song.wav"
+    sf.write(src, make_music(1.0), 44100)
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    args = [sys.executable, "-m", "vocal_remover", "separate", "-q", "--allow-untrained", str(src),
+            "-o", str(tmp_path / "out")]
+    proc = subprocess.run([*args, "-m", f"acme/tiny@{first}"], capture_output=True, text=True, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert len(proc.stdout.split("\n")) == 3
+    hub.reset_requests()
+    proc = subprocess.run([*args, "-m", f"acme/tiny@{first}", "--offline", "--overwrite"], capture_output=True,
+                          text=True, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert hub.count() == 0
+    proc = subprocess.run([*args, "-m", "acme/missing", "--offline"], capture_output=True, text=True, env=env)
+    assert proc.returncode == 1 and "not in the local cache" in error_lines(proc)[0]
+    proc = subprocess.run([sys.executable, "-m", "vocal_remover", "models", "download", "acme/tiny"],
+                          capture_output=True, text=True, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert Path(proc.stdout.strip(), "config.json").is_file()

@@ -131,7 +131,7 @@ class Separator:
 
     def __init__(self, model: str | Path | LoadedModel = "default", *, device: str = "auto",
                  precision: str = "auto", window: int | None = None, overlap: float = 0.25,
-                 batch_size: int = 4, tta: bool = False, postprocess: bool = False, offline: bool = False,
+                 batch_size: int | None = None, tta: bool = False, postprocess: bool = False, offline: bool = False,
                  allow_untrained: bool = True):
         self.device = resolve_device(device)
         self.dtype = resolve_precision(self.device, precision)
@@ -147,6 +147,11 @@ class Separator:
         self.loaded = loaded
         self.config = loaded.config
         self.model = loaded.model.to(self.device).eval()
+        # On CPU the (k, 1) convolutions run ~3x faster in channels-last layout (measured with
+        # torch 2.13); only for inference, since the layout was seen to fail in CPU backward passes.
+        self.channels_last = self.device.type == "cpu"
+        if self.channels_last:
+            self.model = self.model.to(memory_format=torch.channels_last)
         cfg = self.config
         limit = cfg.max_cropsize
         self.window = int(window) if window else min(512, limit)
@@ -154,6 +159,10 @@ class Separator:
             raise ConfigError(f"--window {self.window}", f"must be between 8 and this model's max_cropsize {limit}")
         if not 0.0 <= overlap <= 0.75:
             raise ConfigError(f"--overlap {overlap}", "must be between 0 and 0.75")
+        if batch_size is None:
+            # Measured on a 2-core CPU: one window at a time is fastest (the working set stays in
+            # cache); accelerators want several.
+            batch_size = 1 if self.device.type == "cpu" else 4
         if batch_size < 1:
             raise ConfigError(f"--batch-size {batch_size}", "must be at least 1")
         self.overlap = float(overlap)
@@ -184,6 +193,8 @@ class Separator:
         x = torch.from_numpy(np.ascontiguousarray(segments.transpose(0, 2, 1))).to(self.device)
         spec = stft(x, cfg.n_fft, cfg.hop_length)  # (B, 2, bins + 1, W) complex
         inp = network_input(spec, cfg.num_bins)
+        if self.channels_last:
+            inp = inp.contiguous(memory_format=torch.channels_last)
         with autocast(self.device, self.dtype):
             mask = self.model(inp)
         mask = mask.float()

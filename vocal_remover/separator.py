@@ -377,8 +377,7 @@ class Separator:
                     raise AudioError(str(path), "contains no audio samples")
                 for writer in writers.values():
                     writer.commit()
-            if getattr(reader, "truncated", False):
-                result.notes.append("the file is truncated or damaged; separated what could be decoded")
+            result.notes.extend(reader.warnings)  # e.g. truncated file: what was decoded was separated
         result.seconds = written / info.samplerate
         if images_acc is not None:
             for name, png in images_acc.save(outdir, path.stem).items():

@@ -1,0 +1,168 @@
+"""Tests for vocal_remover.images: PNGs are parsed back by hand (chunks, CRCs, IDAT)."""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from vocal_remover.errors import AudioError
+from vocal_remover.images import COLORMAP, SpectrogramAccumulator, save_spectrogram_png, spectrogram_rgb
+
+
+def parse_png(path: Path) -> tuple[np.ndarray, dict[str, str]]:
+    """Decode an 8-bit RGB, non-interlaced PNG with filter type 0 rows; check every CRC."""
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    pos, chunks = 8, []
+    while pos < len(data):
+        (length,) = struct.unpack(">I", data[pos : pos + 4])
+        kind, body = data[pos + 4 : pos + 8], data[pos + 8 : pos + 8 + length]
+        (crc,) = struct.unpack(">I", data[pos + 8 + length : pos + 12 + length])
+        assert crc == zlib.crc32(kind + body), kind
+        chunks.append((kind, body))
+        pos += 12 + length
+    assert chunks[0][0] == b"IHDR" and chunks[-1] == (b"IEND", b"")
+    w, h, depth, ctype, comp, filt, interlace = struct.unpack(">IIBBBBB", chunks[0][1])
+    assert (depth, ctype, comp, filt, interlace) == (8, 2, 0, 0, 0)
+    raw = zlib.decompress(b"".join(body for kind, body in chunks if kind == b"IDAT"))
+    assert len(raw) == h * (1 + 3 * w)
+    rows = np.frombuffer(raw, np.uint8).reshape(h, 1 + 3 * w)
+    assert np.all(rows[:, 0] == 0)
+    text = {}
+    for kind, body in chunks:
+        if kind == b"iTXt":
+            key, rest = body.split(b"\x00", 1)
+            assert rest[:4] == b"\x00\x00\x00\x00"  # uncompressed, no language/translated key
+            text[key.decode("latin-1")] = rest[4:].decode("utf-8")
+    return rows[:, 1:].reshape(h, w, 3), text
+
+
+def test_png_dimensions_orientation_and_title(tmp_path: Path) -> None:
+    mag = np.full((1025, 300), 1e-6)
+    mag[0:10, :] = 1.0  # loud low frequencies
+    out = tmp_path / "spec.png"
+    save_spectrogram_png(out, mag, title="Björk – vocals ♪")
+    img, text = parse_png(out)
+    assert img.shape == (1025, 300, 3)
+    assert text == {"Title": "Björk – vocals ♪"}
+    # bin 0 is the bottom row: brightest colour at the bottom, darkest at the top
+    np.testing.assert_array_equal(img[-1, 0], COLORMAP[-1])
+    np.testing.assert_array_equal(img[0, 0], COLORMAP[0])
+    assert [p.name for p in tmp_path.iterdir()] == ["spec.png"]  # no temp file left
+
+
+def test_png_width_is_capped_and_levels_are_db(tmp_path: Path) -> None:
+    frames = 10_001
+    mag = np.ones((64, frames))
+    mag[:, frames // 2 :] = 10 ** (-30 / 20)  # second half 30 dB quieter
+    out = tmp_path / "long.png"
+    save_spectrogram_png(out, mag)
+    img, text = parse_png(out)
+    assert text == {}
+    assert img.shape == (64, 1667, 3)  # 10001 frames averaged in groups of ceil(10001/2000) = 6
+    loud, quiet = img[:, 10], img[:, -10]
+    np.testing.assert_array_equal(loud[0], COLORMAP[255])
+    # -30 dB in an 80 dB range: 5/8 of the way up the colour map
+    np.testing.assert_array_equal(quiet[0], COLORMAP[round(0.625 * 255)])
+
+
+def test_rgb_levels_floor_and_silence() -> None:
+    mag = np.array([[1.0, 10 ** (-20 / 20), 10 ** (-80 / 20), 1e-12, 0.0]])
+    rgb = spectrogram_rgb(mag)
+    expected = [255, round(0.75 * 255), 0, 0, 0]
+    np.testing.assert_array_equal(rgb[0], COLORMAP[expected])
+    silent = spectrogram_rgb(np.zeros((5, 7)))
+    assert silent.shape == (5, 7, 3) and np.all(silent == COLORMAP[0])
+    empty = spectrogram_rgb(np.zeros((5, 0)))
+    assert empty.shape == (5, 1, 3)
+    nothing = spectrogram_rgb(SpectrogramAccumulator().finish())  # an accumulator that got no block
+    assert nothing.shape == (1, 1, 3) and np.all(nothing == COLORMAP[0])
+    with pytest.raises(ValueError):
+        spectrogram_rgb(np.zeros(5))
+
+
+def test_colormap_is_dark_to_bright() -> None:
+    assert COLORMAP.shape == (256, 3) and COLORMAP.dtype == np.uint8
+    luminance = COLORMAP @ np.array([0.2126, 0.7152, 0.0722])
+    assert np.all(np.diff(luminance) > 0), np.diff(luminance).min()
+
+
+def test_unwritable_image_path(tmp_path: Path) -> None:
+    with pytest.raises(AudioError, match="cannot write image"):
+        save_spectrogram_png(tmp_path / "missing" / "x.png", np.ones((4, 4)))
+
+
+def test_accumulator_small_input_is_exact() -> None:
+    rng = np.random.default_rng(0)
+    mag = rng.random((33, 150))
+    acc = SpectrogramAccumulator(max_columns=200)
+    for start in range(0, 150, 7):
+        acc.add(mag[:, start : start + 7])
+    out = acc.finish()
+    assert acc.group == 1 and acc.frames == 150
+    np.testing.assert_allclose(out, mag, rtol=1e-6)
+
+
+def test_accumulator_bounded_and_equals_group_means() -> None:
+    rng = np.random.default_rng(1)
+    bins, frames, cap = 17, 10_007, 100
+    mag = rng.random((bins, frames))
+    acc = SpectrogramAccumulator(max_columns=cap)
+    pos = 0
+    while pos < frames:
+        step = int(rng.integers(1, 400))
+        acc.add(mag[:, pos : pos + step])
+        pos += step
+    out = acc.finish()
+    g = acc.group
+    assert g == 128  # smallest power of two with ceil(frames / g) <= cap
+    assert out.shape == (bins, -(-frames // g)) and out.shape[1] <= cap
+    full = frames // g
+    expected = mag[:, : full * g].reshape(bins, full, g).mean(axis=2)
+    np.testing.assert_allclose(out[:, :full], expected, rtol=1e-6)
+    np.testing.assert_allclose(out[:, -1], mag[:, full * g :].mean(axis=1), rtol=1e-6)
+    np.testing.assert_allclose(acc.finish(), out)  # finish() is repeatable
+    # one big block gives the same picture as many small ones
+    one = SpectrogramAccumulator(max_columns=cap)
+    one.add(mag)
+    np.testing.assert_allclose(one.finish(), out, rtol=1e-6)
+
+
+def test_accumulator_random_feeds_match_reference() -> None:
+    rng = np.random.default_rng(2)
+    for _ in range(200):
+        cap = int(rng.choice([3, 4, 5, 10, 64, 101]))
+        frames = int(rng.integers(1, 3000))
+        mag = rng.random((3, frames))
+        acc = SpectrogramAccumulator(max_columns=cap)
+        pos = 0
+        while pos < frames:
+            step = int(rng.integers(1, 40 if rng.random() < 0.5 else 900))
+            acc.add(mag[:, pos : pos + step])
+            pos += step
+        out, g = acc.finish(), acc.group
+        full = frames // g
+        expected = mag[:, : full * g].reshape(3, full, g).mean(axis=2)
+        if frames % g:
+            expected = np.concatenate([expected, mag[:, full * g :].mean(axis=1, keepdims=True)], axis=1)
+        assert out.shape == expected.shape and out.shape[1] <= cap
+        np.testing.assert_allclose(out, expected, rtol=1e-6)
+
+
+def test_accumulator_feeds_png_and_checks_bins(tmp_path: Path) -> None:
+    acc = SpectrogramAccumulator()
+    assert acc.finish().shape == (0, 0)
+    stft = np.exp(1j * np.linspace(0, 3, 1025 * 50)).reshape(1025, 50)  # complex is fine
+    for _ in range(100):
+        acc.add(stft)
+    with pytest.raises(ValueError):
+        acc.add(np.ones((513, 4)))
+    spec = acc.finish()
+    assert spec.shape == (1025, 5000 // 4) and acc.group == 4
+    save_spectrogram_png(tmp_path / "song.png", spec, title="song")
+    img, _ = parse_png(tmp_path / "song.png")
+    assert img.shape == (1025, 1250, 3)

@@ -130,3 +130,15 @@ def test_postprocess_removes_only_short_isolated_vocal_runs():
 def test_bad_options_are_config_errors(kwargs, match):
     with pytest.raises(ConfigError, match=match):
         Separator(_loaded(), **kwargs)
+
+
+def test_colliding_track_names_are_made_unique():
+    from pathlib import Path
+
+    from vocal_remover.separator import unique_track_names
+
+    files = [Path("a/song.wav"), Path("a/song.mp3"), Path("b/song.mp3"), Path("a/other.wav")]
+    names = unique_track_names(files)
+    assert len(set(names)) == 4
+    assert names[0] == "song_wav" and names[3] == "other"
+    assert unique_track_names([Path("x/one.wav"), Path("y/two.wav")]) == ["one", "two"]

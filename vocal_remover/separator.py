@@ -55,9 +55,30 @@ class FileResult:
 ProgressCallback = Callable[[ProgressEvent], None]
 
 
-def output_paths(input_path: Path, outdir: Path, fmt: str, stems: Sequence[str]) -> dict[str, Path]:
+def output_paths(track: str, outdir: Path, fmt: str, stems: Sequence[str]) -> dict[str, Path]:
     """`OUTDIR/<track>_Instruments.<ext>` and `OUTDIR/<track>_Vocals.<ext>`."""
-    return {stem: outdir / f"{input_path.stem}_{STEM_SUFFIX[stem]}.{fmt}" for stem in stems}
+    return {stem: outdir / f"{track}_{STEM_SUFFIX[stem]}.{fmt}" for stem in stems}
+
+
+def unique_track_names(files: Sequence[Path]) -> list[str]:
+    """Output names for a batch of inputs: the file stem, made unique where stems collide
+    (`song.wav` + `song.mp3` -> `song_wav`, `song_mp3`; same name in two folders -> `a-song`, `b-song`)."""
+    names = [f.stem for f in files]
+    for attempt in ("ext", "parent", "counter"):
+        seen: dict[str, int] = {}
+        for name in names:
+            seen[name] = seen.get(name, 0) + 1
+        if all(count == 1 for count in seen.values()):
+            break
+        for i, f in enumerate(files):
+            if seen[names[i]] > 1:
+                if attempt == "ext":
+                    names[i] = f"{names[i]}_{f.suffix.lstrip('.').lower()}" if f.suffix else names[i]
+                elif attempt == "parent":
+                    names[i] = f"{f.parent.name}-{names[i]}"
+                else:
+                    names[i] = f"{names[i]}-{i + 1}"
+    return names
 
 
 def crossfade_weight(length: int, ramp: int) -> np.ndarray:
@@ -322,15 +343,18 @@ class Separator:
 
     def separate_file(self, path: str | Path, outdir: str | Path = "separated", *, fmt: str = "wav",
                       sample_type: str = "float", stems: Sequence[str] = STEMS, skip_existing: bool = False,
-                      progress: ProgressCallback | None = None, images: bool = False) -> FileResult:
-        """Separate one file into `outdir`. Raises AudioError for unreadable input or unwritable output;
+                      progress: ProgressCallback | None = None, images: bool = False,
+                      name: str | None = None) -> FileResult:
+        """Separate one file into `outdir` as `<name>_Instruments.<fmt>` / `<name>_Vocals.<fmt>` (name
+        defaults to the file's stem). Raises AudioError for unreadable input or unwritable output;
         nothing is left under the final names unless every requested output was completed."""
         path, outdir = Path(path), Path(outdir)
         stems = tuple(dict.fromkeys(stems))
         for stem in stems:
             if stem not in STEMS:
                 raise ConfigError(f"stem '{stem}'", f"expected one of {', '.join(STEMS)}")
-        targets = output_paths(path, outdir, fmt, stems)
+        track = name or path.stem
+        targets = output_paths(track, outdir, fmt, stems)
         result = FileResult(input=path, outputs=targets)
         if skip_existing and all(p.exists() for p in targets.values()):
             result.skipped = True
@@ -380,8 +404,8 @@ class Separator:
             result.notes.extend(reader.warnings)  # e.g. truncated file: what was decoded was separated
         result.seconds = written / info.samplerate
         if images_acc is not None:
-            for name, png in images_acc.save(outdir, path.stem).items():
-                result.outputs[name] = png
+            for key, png in images_acc.save(outdir, track).items():
+                result.outputs[key] = png
         result.wall_seconds = time.perf_counter() - started
         if progress:
             progress(ProgressEvent(str(path), "done", result.seconds, result.seconds))

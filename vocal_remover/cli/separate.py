@@ -121,7 +121,7 @@ def separate(
     """Separate songs into instrumental and vocals. Prints the written paths, one per line."""
     from vocal_remover.audio import find_audio_files
     from vocal_remover.errors import VocalRemoverError
-    from vocal_remover.separator import STEMS, Separator
+    from vocal_remover.separator import STEMS, Separator, unique_track_names
 
     files, problems = find_audio_files(inputs)
     failures = 0
@@ -157,11 +157,11 @@ def separate(
     renderer = _BarRenderer(total, len(files)) if mode is ProgressMode.bar else None
     callback = renderer if renderer else (_json_progress if mode is ProgressMode.json else None)
     with renderer if renderer else contextlib.nullcontext():
-        for path in files:
+        for path, track in zip(files, unique_track_names(files)):
             try:
                 result = separator.separate_file(path, output_dir, fmt=fmt.value, sample_type=sample_type.value,
                                                  stems=wanted, skip_existing=skip_existing, progress=callback,
-                                                 images=output_image)
+                                                 images=output_image, name=track)
             except VocalRemoverError as exc:
                 failures += 1
                 console.print(f"[red]Error:[/red] {exc}", soft_wrap=True)

@@ -1,0 +1,1 @@
+"""Training: one loop for pretraining and finetuning, checkpoints, schedules, distributed runs."""

@@ -25,3 +25,7 @@ class ModelError(VocalRemoverError):
 
 class ConfigError(VocalRemoverError):
     """A configuration value is invalid."""
+
+
+class DataError(VocalRemoverError):
+    """A dataset or dataset cache is unusable (bad layout, missing or corrupt shard, no tracks)."""

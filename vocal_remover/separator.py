@@ -153,7 +153,7 @@ class Separator:
     def __init__(self, model: str | Path | LoadedModel = "default", *, device: str = "auto",
                  precision: str = "auto", window: int | None = None, overlap: float = 0.25,
                  batch_size: int | None = None, tta: bool = False, postprocess: bool = False, offline: bool = False,
-                 allow_untrained: bool = True):
+                 allow_untrained: bool = True, optimize_layout: bool = True):
         self.device = resolve_device(device)
         self.dtype = resolve_precision(self.device, precision)
         if isinstance(model, LoadedModel):
@@ -170,7 +170,8 @@ class Separator:
         self.model = loaded.model.to(self.device).eval()
         # On CPU the (k, 1) convolutions run ~3x faster in channels-last layout (measured with
         # torch 2.13); only for inference, since the layout was seen to fail in CPU backward passes.
-        self.channels_last = self.device.type == "cpu"
+        # `optimize_layout=False` leaves a model that is being trained untouched (training validation).
+        self.channels_last = optimize_layout and self.device.type == "cpu"
         if self.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
         cfg = self.config

@@ -8,6 +8,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.utils.checkpoint import checkpoint
 
 from vocal_remover.model.attention import MultibandFrameAttention
 from vocal_remover.model.config import ModelConfig
@@ -132,6 +133,13 @@ class FramePrimer(nn.Module):
             for i in range(cfg.depth - 1))
         self.out = nn.Conv2d(width[0] + ntd, cfg.out_channels, kernel_size=1, bias=True)
 
+    gradient_checkpointing = False  # recompute primer modules in the backward pass to save memory
+
+    def _call(self, module: nn.Module, *args):
+        if self.gradient_checkpointing and self.training and torch.is_grad_enabled():
+            return checkpoint(module, *args, use_reentrant=False)
+        return module(*args)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """x: (B, in_channels, bins, W) normalised magnitudes -> mask (B, out_channels, bins, W) in (0, 1)."""
         skips = []
@@ -139,13 +147,13 @@ class FramePrimer(nn.Module):
         for encoder, primers in zip(self.encoders, self.primer_encoders):
             x = encoder(x)
             for primer in primers:
-                x, enc_scores = primer(x, enc_scores)
+                x, enc_scores = self._call(primer, x, enc_scores)
             skips.append(x)
 
         self_scores = cross_scores = None
         for i in reversed(range(self.config.depth)):
             for primer in self.primer_decoders[i]:
-                x, self_scores, cross_scores = primer(x, skips[i], self_scores, cross_scores)
+                x, self_scores, cross_scores = self._call(primer, x, skips[i], self_scores, cross_scores)
             if i > 0:
                 x = self.decoders[i - 1](x, skips[i - 1])
         return torch.sigmoid(self.out(x))

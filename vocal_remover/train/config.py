@@ -1,0 +1,107 @@
+"""The resolved configuration of a training run (written to RUN/config.json)."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+from vocal_remover.errors import ConfigError
+
+MODES = ("pretrain", "finetune")
+STRATEGIES = ("full", "freeze-encoders", "llrd", "transformer-only", "last-n-decoders")
+
+
+@dataclass
+class TrainConfig:
+    mode: str
+    data: list[str]
+    run_dir: str
+    model: dict[str, Any]  # ModelConfig fields
+    val_data: str | None = None
+    init_from: str | None = None  # finetune: checkpoint or model folder the weights come from
+    layout: str = "auto"
+    seed: int = 0
+    steps: int = 1000
+    # Crop-size curriculum: stage i trains on cropsizes[i] frames for stage_steps[i] steps (the last
+    # stage runs to `steps`), with batch_sizes[i] crops per micro-batch and accum[i] micro-batches per
+    # optimizer step (a single value applies to every stage).
+    cropsizes: list[int] = field(default_factory=lambda: [256])
+    stage_steps: list[int] = field(default_factory=list)
+    batch_sizes: list[int] = field(default_factory=lambda: [4])
+    accum: list[int] = field(default_factory=lambda: [1])
+    lr: float = 1e-4
+    lr_floor: float = 1e-7
+    warmup: int = 100
+    decay_power: float = 1.0
+    weight_decay: float = 1e-2
+    beta1: float = 0.9
+    beta2: float = 0.999
+    grad_clip: float = 1.0
+    device: str = "auto"
+    precision: str = "auto"
+    compile: bool = False
+    activation_checkpointing: bool = False
+    workers: int = 0
+    samples_per_epoch: int = 2048
+    val_every: int = 100
+    checkpoint_every: int = 100
+    keep_last: int = 3
+    log_every: int = 1
+    val_windows: int = 512  # separation window used by SDR validation
+    # finetune
+    strategy: str = "full"
+    llrd_decay: float = 0.8
+    last_n: int = 1
+    wave_weight: float = 0.0
+    voxaug: bool = True
+    adversarial: bool = False
+    adv_lambda_l1: float = 100.0
+    adv_lr: float = 1e-4
+    # logging sinks
+    tensorboard: bool = False
+    wandb: bool = False
+
+    def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            raise ConfigError(f"mode '{self.mode}'", f"expected one of {', '.join(MODES)}")
+        if self.strategy not in STRATEGIES:
+            raise ConfigError(f"--strategy {self.strategy}", f"expected one of {', '.join(STRATEGIES)}")
+        if self.steps < 1:
+            raise ConfigError(f"--steps {self.steps}", "must be at least 1")
+        n = len(self.cropsizes)
+        if n < 1 or any(c < 8 for c in self.cropsizes):
+            raise ConfigError(f"--cropsizes {self.cropsizes}", "need at least one crop size of 8 frames or more")
+        if len(self.stage_steps) not in (n - 1, n):
+            raise ConfigError(f"--stage-steps {self.stage_steps}",
+                              f"give the steps of the first {n - 1} stage(s) of the {n} crop sizes")
+        for name in ("batch_sizes", "accum"):
+            values = getattr(self, name)
+            if len(values) == 1:
+                setattr(self, name, values * n)
+            elif len(values) != n:
+                raise ConfigError(f"--{name.replace('_', '-')} {values}", f"give one value or one per crop size ({n})")
+            if any(v < 1 for v in getattr(self, name)):
+                raise ConfigError(f"--{name.replace('_', '-')} {values}", "values must be at least 1")
+        if self.warmup < 0 or self.lr <= 0 or self.lr_floor < 0 or self.lr_floor > self.lr:
+            raise ConfigError("learning rate", "need lr > 0, 0 <= lr_floor <= lr and warmup >= 0")
+        max_crop = self.model.get("max_cropsize")
+        if max_crop and max(self.cropsizes) > max_crop and self.model.get("norm") == "frame":
+            raise ConfigError(f"--cropsizes {self.cropsizes}", f"exceed the model's max_cropsize {max_crop}")
+
+    def stage_at(self, step: int) -> int:
+        """Index of the curriculum stage that optimizer step `step` (0-based) belongs to."""
+        edge = 0
+        for i, length in enumerate(self.stage_steps[: len(self.cropsizes) - 1]):
+            edge += length
+            if step < edge:
+                return i
+        return len(self.cropsizes) - 1
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "TrainConfig":
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})

@@ -1,0 +1,94 @@
+"""Training building blocks that need no data: schedule, strategies, checkpoints, config."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from vocal_remover.errors import ConfigError, ModelError
+from vocal_remover.model import PRESETS, build_model
+from vocal_remover.train.checkpoint import load_checkpoint, model_from_checkpoint, save_checkpoint
+from vocal_remover.train.config import TrainConfig
+from vocal_remover.train.schedule import lr_at
+from vocal_remover.train.strategies import param_groups
+
+
+def test_schedule_warms_up_then_decays_to_the_floor():
+    kw = dict(peak=1e-3, floor=1e-6, warmup=10, total=110, power=2.0)
+    assert lr_at(0, **kw) == pytest.approx(1e-4)
+    assert lr_at(9, **kw) == pytest.approx(1e-3)
+    assert lr_at(10, **kw) == pytest.approx(1e-3)
+    # Halfway through the decay span: floor + (peak - floor) * 0.5^2.
+    assert lr_at(60, **kw) == pytest.approx(1e-6 + (1e-3 - 1e-6) * 0.25)
+    assert lr_at(110, **kw) == pytest.approx(1e-6)
+    assert lr_at(500, **kw) == pytest.approx(1e-6)
+    values = [lr_at(s, **kw) for s in range(10, 111)]
+    assert all(a >= b for a, b in zip(values, values[1:]))
+
+
+def _trainable(model):
+    return {n for n, p in model.named_parameters() if p.requires_grad}
+
+
+def test_strategies_select_the_right_parameters():
+    model = build_model("tiny")
+    names = {n for n, _ in model.named_parameters()}
+    param_groups(model, "full", 1e-4, 0.01)
+    assert _trainable(model) == names
+    param_groups(model, "freeze-encoders", 1e-4, 0.01)
+    assert not any(n.startswith(("encoders.", "primer_encoders.")) for n in _trainable(model))
+    assert any(n.startswith("decoders.") for n in _trainable(model))
+    param_groups(model, "transformer-only", 1e-4, 0.01)
+    assert _trainable(model) and all(n.startswith(("primer_encoders.", "primer_decoders.")) for n in _trainable(model))
+    param_groups(model, "last-n-decoders", 1e-4, 0.01, last_n=1)
+    assert _trainable(model) == {n for n in names if n.startswith(("primer_decoders.0.", "out."))}
+    groups = param_groups(model, "llrd", 1e-4, 0.01, llrd_decay=0.5)
+    lrs = sorted({g["lr"] for g in groups})
+    assert lrs[-1] == pytest.approx(1e-4) and lrs[0] == pytest.approx(1e-4 * 0.5 ** (len(lrs) - 1))
+    assert _trainable(model) == names
+    with pytest.raises(ConfigError, match="last-n"):
+        param_groups(model, "last-n-decoders", 1e-4, 0.01, last_n=9)
+
+
+def test_checkpoint_round_trip_and_errors(tmp_path):
+    model = build_model("tiny")
+    path = save_checkpoint({"model_config": model.config.to_dict(), "model": model.state_dict(), "step": 3},
+                           tmp_path / "c.pt")
+    state = load_checkpoint(path)
+    assert state["step"] == 3
+    again = model_from_checkpoint(state)
+    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), again.state_dict().values()))
+    assert [p.name for p in tmp_path.iterdir()] == ["c.pt"]
+    (tmp_path / "bad.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(ModelError, match="not a readable"):
+        load_checkpoint(tmp_path / "bad.pt")
+    torch.save({"hello": 1}, tmp_path / "other.pt")
+    with pytest.raises(ModelError, match="not a vocal-remover"):
+        load_checkpoint(tmp_path / "other.pt")
+
+
+def test_train_config_curriculum_and_validation():
+    cfg = TrainConfig(mode="pretrain", data=["x"], run_dir="r", model=PRESETS["tiny"].to_dict(), steps=10,
+                      cropsizes=[64, 128, 256], stage_steps=[3, 4], batch_sizes=[4, 2, 1], accum=[1])
+    assert [cfg.stage_at(s) for s in range(10)] == [0, 0, 0, 1, 1, 1, 1, 2, 2, 2]
+    assert cfg.accum == [1, 1, 1]
+    with pytest.raises(ConfigError, match="stage-steps"):
+        TrainConfig(mode="pretrain", data=["x"], run_dir="r", model={}, cropsizes=[64, 128], stage_steps=[])
+    with pytest.raises(ConfigError, match="batch-sizes"):
+        TrainConfig(mode="pretrain", data=["x"], run_dir="r", model={}, cropsizes=[64, 128], stage_steps=[1],
+                    batch_sizes=[1, 2, 3])
+    with pytest.raises(ConfigError, match="strategy"):
+        TrainConfig(mode="finetune", data=["x"], run_dir="r", model={}, strategy="magic")
+
+
+def test_activation_checkpointing_gives_the_same_gradients():
+    torch.manual_seed(0)
+    model = build_model(PRESETS["tiny"].replace(dropout=0.0)).train()
+    x = torch.rand(2, 2, model.config.num_bins, 16)
+    model(x).square().mean().backward()
+    plain = [p.grad.clone() for p in model.parameters()]
+    model.zero_grad()
+    model.gradient_checkpointing = True
+    model(x).square().mean().backward()
+    for a, p in zip(plain, model.parameters()):
+        assert torch.allclose(a, p.grad, atol=1e-6)

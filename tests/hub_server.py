@@ -18,12 +18,32 @@ It speaks the part of the Hub protocol that `huggingface_hub` (2.x) uses to down
   used by ``snapshot_download`` to resolve a branch to a commit), and
   ``GET /api/models/{repo_id}/tree/{revision}[/{path}]`` (``list_repo_tree``).
 
+And the part `HfApi.create_repo` / `create_branch` / `create_commit` (huggingface_hub 2.4) use to upload:
+
+* ``POST /api/repos/create`` (JSON ``name``, ``organization``, ``visibility``): creates the repo with a
+  first commit holding ``.gitattributes``, like the Hub; ``409`` if it exists. Visibility is kept in
+  `HubServer.repo_settings`.
+* ``POST /api/models/{repo_id}/branch/{branch}`` (JSON ``startingPoint``): a branch from main; ``409`` if it exists.
+* ``POST /api/validate-yaml``: the README metadata check; always valid.
+* ``POST /api/models/{repo_id}/preupload/{revision}``: upload mode per file (``lfs`` for LFS suffixes
+  or big files, else ``regular``) and the oid of the file already there (so unchanged files are skipped).
+* ``POST /{repo_id}.git/info/lfs/objects/batch`` (git-LFS batch API, ``basic`` transfer): an upload action
+  (``PUT`` to the CDN listener, ``/upload/{sha256}``; the CDN checks the sha256) and a verify action
+  (``POST /{repo_id}.git/info/lfs/objects/verify``); objects already stored get no action.
+* ``POST /api/models/{repo_id}/commit/{branch}`` (NDJSON: ``header``, ``file`` base64, ``lfsFile`` by
+  sha256, ``deletedFile``, ``deletedFolder``): a new commit on the branch; ``412`` when ``parentCommit``
+  is not the branch head. Answers ``commitOid`` / ``commitUrl``.
+  Xet is not served: with `hf_xet` installed huggingface_hub 2.4 uploads through Xet unconditionally, so
+  tests that upload set ``huggingface_hub.constants.HF_HUB_DISABLE_XET`` (or ``HF_HUB_DISABLE_XET=1`` for
+  a subprocess) to take the LFS path.
+
 Every request is recorded (`requests`, `count()`), so a test can assert that a cached / offline
 run made no request at all. Use the `hub_server` / `hub` fixtures at the bottom.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import itertools
 import json
@@ -94,6 +114,7 @@ class HubServer:
         self._blobs: dict[str, bytes] = {}  # sha256 -> content, served by the CDN
         self._servers: list[ThreadingHTTPServer] = []
         self._threads: list[threading.Thread] = []
+        self.repo_settings: dict[str, dict] = {}  # repo_id -> {"private": bool}, for repos created over HTTP
         self.url = ""
         self.cdn_url = ""
 
@@ -383,6 +404,206 @@ class _Handler(BaseHTTPRequestHandler):
                                 "pointerSize": len(pointer)}
             entries[path] = entry
         return list(entries.values())
+
+    # ---------------------------------------------------------------- uploads (POST / PUT)
+
+    def do_POST(self):  # noqa: N802
+        self._dispatch_upload()
+
+    def do_PUT(self):  # noqa: N802
+        self._dispatch_upload()
+
+    def _read_body(self) -> bytes:
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            chunks = []
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):  # trailers
+                        pass
+                    return b"".join(chunks)
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else b""
+
+    def _dispatch_upload(self) -> None:
+        split = urlsplit(self.path)
+        self._query = parse_qs(split.query)
+        self._segments = [unquote(s) for s in split.path.split("/")[1:]]
+        self._path = unquote(split.path)
+        self._recorded = False
+        try:
+            body = self._read_body()
+            if self.hub.force_status is not None:
+                self._error(self.hub.force_status, None, "Forced failure", False)
+            elif self.server.role == "cdn":  # type: ignore[attr-defined]
+                self._cdn_upload(body)
+            else:
+                self._hub_upload(body)
+        finally:
+            if not self._recorded:
+                self.hub._record(self.server.role, self.command, self._path, 500)  # type: ignore[attr-defined]
+
+    def _body_json(self, body: bytes):
+        try:
+            return json.loads(body or b"{}")
+        except json.JSONDecodeError:
+            return None
+
+    def _hub_upload(self, body: bytes) -> None:
+        seg = self._segments
+        if self.command == "POST" and seg == ["api", "validate-yaml"]:
+            return self._json({"errors": [], "warnings": []}, False)
+        if self.command == "POST" and seg == ["api", "repos", "create"]:
+            return self._create_repo(self._body_json(body))
+        for i, part in enumerate(seg):  # /{repo_id}.git/info/lfs/objects/{batch,verify}
+            if part.endswith(".git") and seg[i + 1:i + 4] == ["info", "lfs", "objects"] and len(seg) == i + 5:
+                repo_id = "/".join(seg[:i] + [part[:-4]])
+                if repo_id not in self.hub.repos:
+                    return self._error(404, "RepoNotFound", "Repository not found", False)
+                if seg[i + 4] == "batch":
+                    return self._lfs_batch(repo_id, self._body_json(body))
+                if seg[i + 4] == "verify":
+                    return self._lfs_verify(self._body_json(body))
+        if self.command == "POST" and len(seg) >= 5 and seg[:2] == ["api", "models"]:
+            found = self._split_repo(seg[2:])
+            if found is None:
+                return self._error(404, "RepoNotFound", "Repository not found", False)
+            repo_id, rest = found
+            if len(rest) == 2 and rest[0] == "branch":
+                return self._create_branch(repo_id, rest[1], self._body_json(body) or {})
+            if len(rest) == 2 and rest[0] == "preupload":
+                return self._preupload(repo_id, rest[1], self._body_json(body))
+            if len(rest) == 2 and rest[0] == "commit":
+                return self._commit(repo_id, rest[1], body)
+        self._error(404, None, "Not found", False)
+
+    def _create_repo(self, payload) -> None:
+        if not isinstance(payload, dict) or not isinstance(payload.get("name"), str):
+            return self._error(400, None, "Invalid payload", False)
+        if payload.get("type") not in (None, "model"):
+            return self._error(400, None, "Only model repos are served here", False)
+        org = payload.get("organization")
+        repo_id = f"{org}/{payload['name']}" if org else payload["name"]
+        with self.hub._lock:
+            if repo_id in self.hub.repos:
+                return self._send(409, {"Content-Type": "application/json", "X-Error-Message": "Repo exists"},
+                                  json.dumps({"error": "You already created this model repo",
+                                              "url": f"{self.hub.url}/{repo_id}"}).encode(), False)
+            self.hub.commit(repo_id, {".gitattributes": "*.safetensors filter=lfs diff=lfs merge=lfs -text\n"
+                                                        "*.onnx filter=lfs diff=lfs merge=lfs -text\n"},
+                            message="initial commit")
+            self.hub.repo_settings[repo_id] = {"private": payload.get("visibility") == "private"
+                                               or payload.get("private") is True}
+        self._json({"url": f"{self.hub.url}/{repo_id}", "name": repo_id}, False)
+
+    def _create_branch(self, repo_id: str, branch: str, payload: dict) -> None:
+        with self.hub._lock:
+            repo = self.hub.repos[repo_id]
+            if branch in repo.refs:
+                return self._error(409, None, f"Reference already exists: {branch}", False)
+            start = repo.resolve(payload.get("startingPoint") or "main")
+            if start is None:
+                return self._error(404, "RevisionNotFound", "Invalid starting point", False)
+            repo.refs[branch] = start.sha
+        self._json({}, False)
+
+    def _preupload(self, repo_id: str, revision: str, payload) -> None:
+        if not isinstance(payload, dict) or not isinstance(payload.get("files"), list):
+            return self._error(400, None, "Invalid payload", False)
+        with self.hub._lock:
+            commit = self.hub.repos[repo_id].resolve(revision)
+        if commit is None:
+            return self._error(404, "RevisionNotFound", f"Invalid rev id: {revision}", False)
+        files = []
+        for item in payload["files"]:
+            path, size = item.get("path"), int(item.get("size") or 0)
+            lfs = path.lower().endswith(self.hub.lfs_suffixes) or size >= self.hub.lfs_threshold
+            existing = commit.files.get(path)
+            oid = None
+            if existing is not None:
+                oid = hashlib.sha256(existing).hexdigest() if self.hub.is_lfs(path, existing) else git_blob_sha1(existing)
+            files.append({"path": path, "uploadMode": "lfs" if lfs else "regular", "shouldIgnore": False, "oid": oid})
+        self._json({"files": files, "commitOid": commit.sha}, False)
+
+    def _lfs_json(self, data, status: int = 200) -> None:
+        self._send(status, {"Content-Type": "application/vnd.git-lfs+json"}, json.dumps(data).encode(), False)
+
+    def _lfs_batch(self, repo_id: str, payload) -> None:
+        if not isinstance(payload, dict) or payload.get("operation") != "upload":
+            return self._error(400, None, "Only uploads are served by this batch endpoint", False)
+        if "basic" not in (payload.get("transfers") or ["basic"]):
+            return self._error(400, None, "Only the basic transfer is served", False)
+        objects = []
+        for obj in payload.get("objects") or []:
+            oid, size = obj.get("oid"), obj.get("size")
+            entry = {"oid": oid, "size": size}
+            if oid not in self.hub._blobs:
+                entry["authenticated"] = True
+                entry["actions"] = {
+                    "upload": {"href": f"{self.hub.cdn_url}/upload/{oid}"},
+                    "verify": {"href": f"{self.hub.url}/{repo_id}.git/info/lfs/objects/verify"},
+                }
+            objects.append(entry)
+        self._lfs_json({"transfer": "basic", "objects": objects, "hash_algo": "sha256"})
+
+    def _lfs_verify(self, payload) -> None:
+        oid = payload.get("oid") if isinstance(payload, dict) else None
+        data = self.hub._blobs.get(oid)
+        if data is None or len(data) != payload.get("size"):
+            return self._error(404, None, f"Object {oid} not found", False)
+        self._lfs_json({"oid": oid, "size": len(data)})
+
+    def _cdn_upload(self, body: bytes) -> None:
+        seg = self._segments
+        if self.command != "PUT" or len(seg) != 2 or seg[0] != "upload":
+            return self._send(404, {"Content-Type": "text/plain"}, b"NoSuchUpload", False)
+        if hashlib.sha256(body).hexdigest() != seg[1]:
+            return self._send(400, {"Content-Type": "text/plain"}, b"BadDigest", False)
+        with self.hub._lock:
+            self.hub._blobs[seg[1]] = body
+        self._send(200, {"ETag": f'"{seg[1]}"'}, b"", False)
+
+    def _commit(self, repo_id: str, revision: str, body: bytes) -> None:
+        if self._query.get("create_pr"):
+            return self._error(400, None, "Pull requests are not served here", False)
+        try:
+            lines = [json.loads(line) for line in body.splitlines() if line.strip()]
+        except json.JSONDecodeError:
+            return self._error(400, None, "Invalid NDJSON", False)
+        if not lines or lines[0].get("key") != "header":
+            return self._error(400, None, "The first line must be the header", False)
+        header = lines[0].get("value") or {}
+        with self.hub._lock:
+            repo = self.hub.repos[repo_id]
+            if _COMMIT_RE.match(revision) or revision not in repo.refs:
+                return self._error(404, "RevisionNotFound", f"Invalid rev id: {revision} (not a branch)", False)
+            head = repo.refs[revision]
+            if header.get("parentCommit") and header["parentCommit"] != head:
+                return self._error(412, None, "A commit has happened since. Please refresh and try again.", False)
+            tree = repo.commits[head].files
+            files: dict[str, bytes | None] = {}
+            for line in lines[1:]:
+                key, value = line.get("key"), line.get("value") or {}
+                path = value.get("path")
+                if key == "file":
+                    files[path] = base64.b64decode(value.get("content", ""))
+                elif key == "lfsFile":
+                    data = self.hub._blobs.get(value.get("oid"))
+                    if data is None:
+                        return self._error(422, None, f"LFS object {value.get('oid')} was never uploaded", False)
+                    files[path] = data
+                elif key == "deletedFile":
+                    files[path] = None
+                elif key == "deletedFolder":
+                    prefix = path.rstrip("/") + "/"
+                    files.update({p: None for p in tree if p.startswith(prefix)})
+                else:
+                    return self._error(400, None, f"Unknown operation {key!r}", False)
+            sha = self.hub.commit(repo_id, files, branch=revision, message=header.get("summary"))
+        self._json({"success": True, "commitOid": sha, "commitUrl": f"{self.hub.url}/{repo_id}/commit/{sha}",
+                    "hookOutput": "", "pullRequestUrl": None}, False)
 
 
 # -------------------------------------------------------------------- helpers for tests

@@ -23,11 +23,12 @@ FORMAT_VERSION = 1
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
 CARD_NAME = "README.md"
+ONNX_NAME = "model.onnx"  # an exported network run with onnxruntime (vocal_remover.backends)
 
 
 @dataclass
 class LoadedModel:
-    model: Any  # torch.nn.Module, in eval mode
+    model: Any  # torch.nn.Module in eval mode, or a backends.OnnxMaskModel
     config: Any  # ModelConfig
     metadata: dict[str, Any] = field(default_factory=dict)
     path: Path | None = None
@@ -39,8 +40,6 @@ class LoadedModel:
 
 def read_model_config(folder: str | Path):
     """(ModelConfig, metadata) from a model folder's config.json, validated."""
-    from vocal_remover.model.config import ModelConfig
-
     folder = Path(folder)
     path = folder / CONFIG_NAME
     if not path.is_file():
@@ -49,6 +48,14 @@ def read_model_config(folder: str | Path):
         meta = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ModelError(str(path), f"unreadable: {exc}") from None
+    return parse_model_meta(meta, str(path))
+
+
+def parse_model_meta(meta: Any, label: str):
+    """(ModelConfig, metadata) from the content of a config.json (or of an ONNX file's metadata), validated."""
+    from vocal_remover.model.config import ModelConfig
+
+    path = label
     if not isinstance(meta, dict):
         raise ModelError(str(path), "expected a JSON object")
     version = meta.get("format_version")
@@ -62,6 +69,20 @@ def read_model_config(folder: str | Path):
     except (ConfigError, TypeError) as exc:
         raise ModelError(str(path), f"invalid model config: {exc}") from None
     return config, meta
+
+
+def load_model(path: str | Path, device: str | Any = "cpu") -> LoadedModel:
+    """A model folder (run with torch), or an exported ONNX model (run with onnxruntime): a `.onnx` file,
+    or a folder holding `model.onnx` + `config.json` and no `model.safetensors`."""
+    path = Path(path)
+    onnx_folder = path.is_dir() and (path / ONNX_NAME).is_file() and not (path / WEIGHTS_NAME).is_file()
+    if onnx_folder or (path.is_file() and path.suffix.lower() == ".onnx"):
+        from vocal_remover.backends import load_onnx_model
+
+        return load_onnx_model(path)
+    if path.is_file():
+        raise ModelError(str(path), "not a model folder or an .onnx file")
+    return load_model_folder(path, device)
 
 
 def load_model_folder(folder: str | Path, device: str | Any = "cpu") -> LoadedModel:

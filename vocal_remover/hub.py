@@ -263,6 +263,8 @@ def _resolve_entry(entry: RegistryEntry, *, offline: bool, cache_dir, progress, 
 
 
 def _check_folder(folder: Path, what: str) -> None:
+    if (folder / "model.onnx").is_file() and (folder / MODEL_FILES[0]).is_file():
+        return  # an exported ONNX model (run with onnxruntime, see vocal_remover.backends)
     missing = [name for name in MODEL_FILES if not (folder / name).is_file()]
     if missing:
         raise ModelError(what, f"missing {' and '.join(missing)}; a model folder needs {' and '.join(MODEL_FILES)}")

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from vocal_remover import audio as audio_io
-from vocal_remover.artifacts import LoadedModel, load_model_folder
+from vocal_remover.artifacts import LoadedModel, load_model
 from vocal_remover.device import autocast, resolve_device, resolve_precision
 from vocal_remover.errors import AudioError, ConfigError, ModelError
 from vocal_remover.spec import full_band_mask, istft, network_input, stft
@@ -161,17 +161,19 @@ class Separator:
         else:
             from vocal_remover.hub import resolve_model
 
-            loaded = load_model_folder(resolve_model(model, offline=offline), device="cpu")
+            loaded = load_model(resolve_model(model, offline=offline), device="cpu")
         if not allow_untrained and not loaded.trained:
             raise ModelError(str(loaded.path or model), "this model is untrained (random weights); "
                              "it is only for smoke tests and benchmarks")
         self.loaded = loaded
         self.config = loaded.config
-        self.model = loaded.model.to(self.device).eval()
+        # A torch module, or an ONNX network run by onnxruntime (backends.OnnxMaskModel, called the same way).
+        is_torch = isinstance(loaded.model, torch.nn.Module)
+        self.model = loaded.model.to(self.device).eval() if is_torch else loaded.model
         # On CPU the (k, 1) convolutions run ~3x faster in channels-last layout (measured with
         # torch 2.13); only for inference, since the layout was seen to fail in CPU backward passes.
         # `optimize_layout=False` leaves a model that is being trained untouched (training validation).
-        self.channels_last = optimize_layout and self.device.type == "cpu"
+        self.channels_last = is_torch and optimize_layout and self.device.type == "cpu"
         if self.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
         cfg = self.config

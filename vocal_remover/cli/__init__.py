@@ -7,6 +7,9 @@ from __future__ import annotations
 import typer
 
 from vocal_remover import __version__
+from vocal_remover.cli import cache as cache_cli
+from vocal_remover.cli import evaluate as evaluate_cli
+from vocal_remover.cli import export as export_cli
 from vocal_remover.cli import models as models_cli
 from vocal_remover.cli import separate as separate_cli
 
@@ -35,6 +38,9 @@ def _root(
 
 
 app.command("separate", no_args_is_help=True)(separate_cli.separate)
+app.command("cache", no_args_is_help=True)(cache_cli.cache)
+app.command("evaluate", no_args_is_help=True)(evaluate_cli.evaluate)
+app.command("export", no_args_is_help=True)(export_cli.export)
 app.add_typer(models_cli.app, name="models")
 
 

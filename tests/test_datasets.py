@@ -1,0 +1,346 @@
+"""Training datasets: masking statistics, voxaug arithmetic, determinism across workers, DDP shards."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+from conftest import MUSDB_VALID, make_music
+from torch.utils.data import DataLoader
+
+from vocal_remover.data import (
+    AudioCache,
+    AugmentConfig,
+    EpochSampler,
+    PretrainDataset,
+    SupervisedDataset,
+    ValidationCrops,
+    apply_token_masking,
+    build_cache,
+    sample_token_modes,
+)
+from vocal_remover.data.masking import NOISED, SET_TO_ONE, UNCHANGED, UNSELECTED
+from vocal_remover.errors import DataError
+from vocal_remover.spec import stft
+
+RATE = 44100
+W = 32  # frames per training crop in these tests
+S = (W - 1) * 1024
+
+
+def write(path: Path, audio: np.ndarray, rate: int = RATE) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sf.write(path, audio, rate, subtype="FLOAT")
+
+
+def gated_vocal(seconds: float, seed: int) -> np.ndarray:
+    """Singing only in the first 30 % of the stem, digital silence after it."""
+    v = make_music(seconds, seed=seed)
+    v[int(0.3 * len(v)):] = 0
+    return v
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory) -> AudioCache:
+    root = tmp_path_factory.mktemp("ds")
+    for i, sec in enumerate((8.0, 5.0, 6.0)):
+        write(root / "mystems" / f"song{i}" / "vocals.wav", gated_vocal(sec, 10 + i))
+        write(root / "mystems" / f"song{i}" / "accompaniment.wav", make_music(sec, seed=20 + i))
+    write(root / "mypools" / "vocals" / "v.wav", make_music(4.0, seed=30))
+    write(root / "mypools" / "instrumentals" / "i.wav", make_music(7.0, seed=31))
+    write(root / "mymixes" / "m.wav", make_music(9.0, seed=32))
+    out = root / "cache"
+    build_cache([root / "mystems", root / "mypools", root / "mymixes"], out)
+    return AudioCache.open(out)
+
+
+# --------------------------------------------------------------------------- masking
+
+
+def test_token_mode_statistics():
+    rng = np.random.default_rng(0)
+    modes = np.stack([sample_token_modes(rng, 2048) for _ in range(3000)])  # 32 tokens of 64 frames each
+    tokens = modes.reshape(3000, 32, 64)
+    assert (tokens == tokens[:, :, :1]).all()  # constant within a token
+    tok = tokens[:, :, 0]
+    selected = tok > 0
+    p_none = 0.8 ** 32
+    assert abs(selected.mean() - (0.2 + p_none / 32)) < 0.006  # 96,000 tokens: ~4.5 sigma
+    assert selected.any(axis=1).all()
+    sel = tok[selected]
+    assert abs((sel == SET_TO_ONE).mean() - 0.8) < 0.012
+    assert abs((sel == NOISED).mean() - 0.1) < 0.009
+    assert abs((sel == UNCHANGED).mean() - 0.1) < 0.009
+    # at least one token, even with rate 0; a short last token
+    for _ in range(50):
+        m = sample_token_modes(rng, 100, 64, rate=0.0)
+        assert m.shape == (100,) and len(np.unique(m[[0, 99]] > 0)) >= 1
+        assert ((m[:64] > 0).all() and (m[64:] == 0).all()) or ((m[:64] == 0).all() and (m[64:] > 0).all())
+
+
+def test_token_modes_from_a_torch_generator():
+    a = sample_token_modes(300, torch.Generator().manual_seed(3))
+    b = sample_token_modes(300, torch.Generator().manual_seed(3))
+    assert isinstance(a, torch.Tensor) and a.dtype == torch.int64 and a.shape == (300,)
+    assert torch.equal(a, b) and (a > 0).any()
+    assert sample_token_modes(300, None).shape == (300,)
+
+
+def test_pretrain_token_modes_have_the_seeds_rate(cache):
+    ds = PretrainDataset(cache, 2048, samples_per_epoch=2000, seed=4)
+    tok = np.stack([ds.plan(i)["token_mode"][::64] for i in range(2000)])  # plans read no audio
+    assert tok.shape == (2000, 32)
+    assert abs((tok > 0).mean() - 0.2) < 0.007
+    assert abs((tok[tok > 0] == SET_TO_ONE).mean() - 0.8) < 0.015
+
+
+def test_apply_token_masking():
+    g = torch.Generator().manual_seed(0)
+    mag = torch.rand(3, 2, 16, 256, generator=g) * 0.5
+    rng = np.random.default_rng(1)
+    mode = torch.from_numpy(np.stack([sample_token_modes(rng, 256, 64, 0.5) for _ in range(3)]))
+    inp, target, loss_mask = apply_token_masking(mag, mode, torch.Generator().manual_seed(7))
+    noise = torch.rand(mag.shape, generator=torch.Generator().manual_seed(7))
+    m = mode.view(3, 1, 1, 256).expand_as(mag)
+    assert torch.equal(target, mag)
+    assert torch.equal(loss_mask, (mode > 0).view(3, 1, 1, 256))
+    assert (inp[m == SET_TO_ONE] == 1).all()
+    assert torch.equal(inp[(m == UNSELECTED) | (m == UNCHANGED)], mag[(m == UNSELECTED) | (m == UNCHANGED)])
+    assert torch.equal(inp[m == NOISED], (mag + noise).clamp(0, 1)[m == NOISED])
+    assert (m == NOISED).any() and (m == SET_TO_ONE).any()
+    with pytest.raises(ValueError):
+        apply_token_masking(mag, mode[:, :10])
+
+
+# --------------------------------------------------------------------------- pretraining items
+
+
+def test_pretrain_items_are_mixture_crops_and_deterministic(cache):
+    ds = PretrainDataset(cache, W, samples_per_epoch=40, seed=1)
+    twin = PretrainDataset(cache, W, samples_per_epoch=40, seed=1)
+    swaps = 0
+    for i in range(40):
+        item, p = ds[i], ds.plan(i)
+        assert item["audio"].shape == (2, S) and item["token_mode"].shape == (W,)
+        t = cache.track(p["track"])
+        assert t.has("mixture") and t.layout in ("stems", "mixes")  # pools have no mixtures
+        ref = cache.read(t.id, "mixture", p["start"], S)
+        ref = ref[:, ::-1] if p["swap"] else ref
+        assert torch.equal(item["audio"], torch.from_numpy(np.ascontiguousarray(ref.T)))
+        assert torch.equal(item["audio"], twin[i]["audio"]) and torch.equal(item["token_mode"], twin[i]["token_mode"])
+        swaps += p["swap"]
+    assert 10 <= swaps <= 30
+    assert stft(ds[0]["audio"], 2048, 1024).shape[-1] == W  # exactly W centred frames
+    ds.set_epoch(1)
+    assert not torch.equal(ds[0]["audio"], twin[0]["audio"])
+    ds.set_cropsize(64)
+    assert ds[0]["audio"].shape == (2, 63 * 1024) and ds[0]["token_mode"].shape == (64,)
+
+
+# --------------------------------------------------------------------------- supervised items
+
+
+def expected_item(ds: SupervisedDataset, p: dict) -> tuple[np.ndarray, np.ndarray]:
+    """An independent rendering of a plan: what the item must contain."""
+
+    def example(e):
+        if e["kind"] == "voxaug":
+            i = e["instrumental"]
+            inst = i["cache"].read(i["track"], "instrumental", i["start"], ds.segment) * i["gain"]
+            voc = np.zeros_like(inst)
+            for v in e["vocals"]:
+                x = v["cache"].read(v["track"], "vocals", v["start"], ds.segment)
+                x = x[:, ::-1] if v["swap"] else x
+                x = x * (-v["gain"] if v["invert"] else v["gain"])
+                if v["mute"] >= 0:
+                    x[:, v["mute"]] = 0
+                voc = voc + x
+        else:
+            inst = e["cache"].read(e["track"], "instrumental", e["start"], ds.segment)
+            voc = e["cache"].read(e["track"], "vocals", e["start"], ds.segment)
+        if e["swap"]:
+            inst, voc = inst[:, ::-1], voc[:, ::-1]
+        if e["identity"]:
+            voc = 0 * voc
+        return inst, voc
+
+    inst, voc = example(p)
+    if "mixup" in p:
+        lam = p["mixup"]["lam"]
+        inst2, voc2 = example(p["mixup"]["other"])
+        inst, voc = lam * inst + (1 - lam) * inst2, lam * voc + (1 - lam) * voc2
+    return inst, voc
+
+
+def test_supervised_items_mix_equals_instrumental_plus_vocals(cache):
+    ds = SupervisedDataset(cache, W, samples_per_epoch=60, seed=2)
+    kinds = {"voxaug": 0, "pair": 0, "mixup": 0, "identity": 0, "two_vocals": 0}
+    for i in range(60):
+        item, p = ds[i], ds.plan(i)
+        assert set(item) == {"mix", "instrumental", "vocals"}
+        assert all(v.shape == (2, S) and v.dtype == torch.float32 for v in item.values())
+        assert torch.equal(item["mix"], item["instrumental"] + item["vocals"])  # exactly
+        inst, voc = expected_item(ds, p)
+        np.testing.assert_allclose(item["instrumental"].numpy(), inst.T, atol=2e-6)
+        np.testing.assert_allclose(item["vocals"].numpy(), voc.T, atol=2e-6)
+        kinds[p["kind"]] += 1
+        kinds["mixup"] += "mixup" in p
+        kinds["two_vocals"] += p["kind"] == "voxaug" and len(p["vocals"]) == 2
+    assert kinds["mixup"] > 10 and kinds["voxaug"] > 50
+    # rates of the seed's scheme, from plans (cheap: no audio)
+    plans = [ds.plan(i) for i in range(60)] + [SupervisedDataset(cache, W, samples_per_epoch=3000, seed=9).plan(i)
+                                              for i in range(3000)]
+    vox = np.mean([p["kind"] == "voxaug" for p in plans])
+    assert abs(vox - 0.98) < 0.01
+    assert abs(np.mean(["mixup" in p for p in plans]) - 0.5) < 0.04
+    assert abs(np.mean([p["swap"] for p in plans]) - 0.5) < 0.04
+    assert 0.01 < np.mean([p["identity"] for p in plans]) < 0.045
+    lams = [p["mixup"]["lam"] for p in plans if "mixup" in p]
+    assert abs(np.mean(lams) - 0.5) < 0.04 and abs(np.var(lams) - 0.25 / 1.8) < 0.02  # Beta(0.4, 0.4)
+
+
+def test_identity_items_have_silent_vocals(cache):
+    aug = AugmentConfig(identity_prob=1.0, mixup_prob=0.0)
+    ds = SupervisedDataset(cache, W, samples_per_epoch=5, seed=0, augment=aug)
+    for i in range(5):
+        item = ds[i]
+        assert torch.equal(item["mix"], item["instrumental"]) and not item["vocals"].any()
+
+
+def test_voxaug_vocals_come_from_active_regions(cache):
+    # Stems sing in only 30 % of their length; uniform crops would be silent most of the time.
+    ds = SupervisedDataset(cache.select(layouts=["stems"]), W, samples_per_epoch=200, seed=3,
+                           augment=AugmentConfig.none())
+    silent = 0
+    for i in range(200):
+        p = ds.plan(i)
+        v = p["vocals"][0]
+        x = v["cache"].read(v["track"], "vocals", v["start"], S)
+        silent += np.sqrt(np.mean(x ** 2)) < 10 ** (-50 / 20)
+    assert silent <= 4  # a crop reaches into the singing unless the active run is at its very edge
+
+
+def test_real_pairs_without_voxaug(cache):
+    ds = SupervisedDataset(cache, W, samples_per_epoch=20, seed=0, voxaug=False, augment=AugmentConfig.none())
+    for i in range(20):
+        p, item = ds.plan(i), ds[i]
+        assert p["kind"] == "pair" and cache.track(p["track"]).layout == "stems"
+        voc = cache.read(p["track"], "vocals", p["start"], S)
+        inst = cache.read(p["track"], "instrumental", p["start"], S)
+        assert torch.equal(item["vocals"], torch.from_numpy(np.ascontiguousarray(voc.T)))
+        assert torch.equal(item["instrumental"], torch.from_numpy(np.ascontiguousarray(inst.T)))
+
+
+def test_pools_only_and_unusable_caches(cache):
+    pools = cache.select(layouts=["pools"])
+    ds = SupervisedDataset(pools, W, samples_per_epoch=10)
+    assert all(ds.plan(i)["kind"] == "voxaug" for i in range(10))
+    with pytest.raises(DataError):
+        SupervisedDataset(pools, W, samples_per_epoch=10, voxaug=False)
+    with pytest.raises(DataError):
+        SupervisedDataset(cache.select(layouts=["mixes"]), W, samples_per_epoch=10)
+    with pytest.raises(DataError):
+        PretrainDataset(pools, W, samples_per_epoch=10)
+    with pytest.raises(DataError):
+        ValidationCrops(pools, W)
+
+
+def test_weights_change_how_often_sources_are_drawn(cache):
+    def inst_share(ds, n=3000):
+        picks = [ds.plan(i)["instrumental"]["track"] for i in range(n) if ds.plan(i)["kind"] == "voxaug"]
+        return np.mean([cache.track(t).layout == "pools" for t in picks])
+
+    lengths = {lay: sum(t.num_samples for t in cache.tracks if t.layout == lay and t.has("instrumental"))
+               for lay in ("stems", "pools")}
+    aug = AugmentConfig(mixup_prob=0.0)
+    base = SupervisedDataset(cache, W, samples_per_epoch=3000, seed=5, augment=aug)
+    expected = lengths["pools"] / (lengths["pools"] + lengths["stems"])
+    assert abs(inst_share(base) - expected) < 0.03
+    heavy = SupervisedDataset(cache, W, samples_per_epoch=3000, seed=5, augment=aug, weights={"mypools*": 4.0})
+    expected = 4 * lengths["pools"] / (4 * lengths["pools"] + lengths["stems"])
+    assert abs(inst_share(heavy) - expected) < 0.03
+    none = SupervisedDataset(cache, W, samples_per_epoch=300, seed=5, augment=aug, weights={"mypools*": 0})
+    assert inst_share(none, 300) == 0
+    both = SupervisedDataset([cache, cache.select(layouts=["pools"])], W, samples_per_epoch=10, weights=[1.0, 0.0])
+    assert len(both.instrumentals) == len(base.instrumentals)
+
+
+# --------------------------------------------------------------------------- loaders, samplers, validation
+
+
+def _batches(ds, sampler, workers):
+    loader = DataLoader(ds, batch_size=4, sampler=sampler, num_workers=workers)
+    return [b for b in loader]
+
+
+def test_items_do_not_depend_on_loader_workers(cache):
+    ds = SupervisedDataset(cache, W, samples_per_epoch=12, seed=7)
+    sampler = EpochSampler(len(ds), seed=7)
+    a = _batches(ds, sampler, 0)
+    b = _batches(ds, sampler, 2)
+    assert len(a) == len(b) == 3
+    for x, y in zip(a, b):
+        for k in x:
+            assert torch.equal(x[k], y[k])
+    ds.set_epoch(1)
+    sampler.set_epoch(1)
+    c = _batches(ds, sampler, 0)
+    assert not torch.equal(a[0]["mix"], c[0]["mix"])
+    pre = PretrainDataset(cache, W, samples_per_epoch=8, seed=7)
+    pa, pb = _batches(pre, None, 0), _batches(pre, None, 2)
+    assert all(torch.equal(x["audio"], y["audio"]) and torch.equal(x["token_mode"], y["token_mode"])
+               for x, y in zip(pa, pb))
+
+
+def test_epoch_sampler_shards_ranks_disjointly():
+    ranks = [EpochSampler(103, seed=1, rank=r, world_size=4) for r in range(4)]
+    lists = [list(s) for s in ranks]
+    assert all(len(x) == 25 == len(s) for x, s in zip(lists, ranks))
+    flat = [i for x in lists for i in x]
+    assert len(set(flat)) == 100 and set(flat) <= set(range(103))  # disjoint, 3 dropped
+    padded = [list(EpochSampler(103, seed=1, rank=r, world_size=4, drop_last=False)) for r in range(4)]
+    assert all(len(x) == 26 for x in padded) and set(i for x in padded for i in x) == set(range(103))
+    single = EpochSampler(103, seed=1)
+    e0 = list(single)
+    assert sorted(e0) == list(range(103)) and list(EpochSampler(103, seed=1)) == e0
+    single.set_epoch(1)
+    e1 = list(single)
+    assert e1 != e0 and sorted(e1) == list(range(103))
+    single.set_epoch(1, start_index=40)  # exact resume in the middle of an epoch
+    assert list(single) == e1[40:] and len(single) == 63
+    with pytest.raises(ValueError):
+        single.set_epoch(1, start_index=104)
+    with pytest.raises(ValueError):
+        EpochSampler(10, seed=0, rank=2, world_size=2)
+
+
+def test_validation_crops_are_fixed(cache):
+    a = ValidationCrops(cache, W, crops_per_track=3)
+    b = ValidationCrops(cache, W, crops_per_track=3)
+    assert a.crops == b.crops and len(a) == 9  # 3 stems tracks x 3 crops
+    for i in range(len(a)):
+        x, y = a[i], b[i]
+        assert torch.equal(x["mix"], y["mix"]) and torch.equal(x["mix"], x["instrumental"] + x["vocals"])
+        _, tid, start = a.crops[i]
+        ref = cache.read(tid, "vocals", start, S)
+        assert torch.equal(x["vocals"], torch.from_numpy(np.ascontiguousarray(ref.T)))
+    long = ValidationCrops(cache, 512)  # longer than every track: one zero-padded crop each
+    assert [s for _, _, s in long.crops] == [0, 0, 0] and long[0]["mix"].shape == (2, 511 * 1024)
+
+
+@pytest.mark.skipif(not MUSDB_VALID.is_dir(), reason=f"real data not found at {MUSDB_VALID}")
+def test_validation_crops_on_real_musdb(tmp_path):
+    tracks = sorted(p for p in MUSDB_VALID.iterdir() if p.is_dir())[:2]
+    build_cache(tracks, tmp_path / "c")
+    c = AudioCache.open(tmp_path / "c")
+    v = ValidationCrops(c, 128, crops_per_track=2)
+    assert len(v) == 4 and len({s for _, _, s in v.crops}) == 2
+    n = c.tracks[0].num_samples
+    seg = 127 * 1024  # crops centred at 1/4 and 3/4 of the track
+    assert [s for _, t, s in v.crops if t == c.tracks[0].id] == [round(n / 4 - seg / 2), round(3 * n / 4 - seg / 2)]
+    item = v[1]
+    assert torch.equal(item["mix"], item["instrumental"] + item["vocals"])
+    assert float(item["vocals"].abs().max()) > 0.01  # real singing

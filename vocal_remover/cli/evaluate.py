@@ -1,0 +1,147 @@
+"""`vocal-remover evaluate DATA -m MODEL [-m MODEL2 ...]`"""
+
+from __future__ import annotations
+
+import json
+from enum import Enum
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from vocal_remover.cli.common import console, fail, guarded
+
+
+class BssMode(str, Enum):
+    auto = "auto"
+    on = "on"
+    off = "off"
+
+
+def _db(value) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
+def _tables(reports, bss: bool, per_track: bool):
+    from rich.markup import escape
+    from rich.table import Table
+
+    tables = []
+    for report in reports:
+        spas = report.seconds_per_audio_second
+        speed = f"{spas:.3f} s per audio second ({1 / spas:.1f}x real time)" if spas > 0 else "timing n/a"
+        untrained = "" if report.info.get("trained", True) else " (untrained)"
+        table = Table(title=escape(f"{report.name}{untrained}: {len(report.tracks)} tracks, {speed}"),
+                      title_justify="left")
+        table.add_column("SDR (dB)")
+        table.add_column("vocals", justify="right")
+        table.add_column("instrumental", justify="right")
+        if bss:
+            table.add_column("vocals BSS v4", justify="right")
+            table.add_column("instrumental BSS v4", justify="right")
+        if per_track:
+            for t in report.tracks:
+                row = [escape(t.track), _db(t.sdr["vocals"]), _db(t.sdr["instrumental"])]
+                if bss:
+                    row += [_db((t.bss_sdr or {}).get("vocals")), _db((t.bss_sdr or {}).get("instrumental"))]
+                table.add_row(*row)
+            table.add_section()
+        sdr, bss_stats = report.stats("sdr"), report.stats("bss_sdr")
+        for stat in ("median", "mean"):
+            row = [stat, _db(sdr["vocals"][stat]), _db(sdr["instrumental"][stat])]
+            if bss:
+                row += [_db(bss_stats["vocals"][stat]) if bss_stats else "-",
+                        _db(bss_stats["instrumental"][stat]) if bss_stats else "-"]
+            table.add_row(*row)
+        tables.append(table)
+    if len(reports) > 1:
+        table = Table(title="Comparison (global SDR, dB, over the same tracks)", title_justify="left")
+        for column in ("model", "vocals median", "vocals mean", "instrumental median", "instrumental mean",
+                       "s per audio s"):
+            table.add_column(column, justify="left" if column == "model" else "right")
+        for report in reports:
+            sdr = report.stats("sdr")
+            table.add_row(escape(report.name), _db(sdr["vocals"]["median"]), _db(sdr["vocals"]["mean"]),
+                          _db(sdr["instrumental"]["median"]), _db(sdr["instrumental"]["mean"]),
+                          f"{report.seconds_per_audio_second:.3f}")
+        tables.append(table)
+    return tables
+
+
+@guarded
+def evaluate(
+    data: Path = typer.Argument(..., show_default=False,
+                                help="Dataset folder in the stems layout (<track>/vocals.<ext> + "
+                                     "<track>/accompaniment.<ext>), or one track folder."),
+    models: List[str] = typer.Option(..., "--model", "-m", show_default=False,
+                                     help="Model to evaluate; repeat to compare several on the same tracks. "
+                                          "Registry name, model folder, .onnx file or Hub id."),
+    json_out: bool = typer.Option(False, "--json", help="Print the results as JSON on stdout (no tables)."),
+    bss: BssMode = typer.Option(BssMode.auto, "--bss",
+                                help="Also BSS-eval v4 SDR (museval, 1 s windows): auto = when museval is "
+                                     "installed (the eval extra), on, off."),
+    limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Only the first N tracks (by name)."),
+    per_track: bool = typer.Option(False, "--per-track", help="Show every track in the tables."),
+    device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:N or mps."),
+    precision: str = typer.Option("auto", "--precision", help="auto, fp32, bf16 or fp16 (autocast)."),
+    batch_size: Optional[int] = typer.Option(None, "--batch-size", "-b", min=1, help="Windows per forward pass."),
+    window: Optional[int] = typer.Option(None, "--window", "-w", min=8, help="Frames per model window."),
+    overlap: float = typer.Option(0.25, "--overlap", min=0.0, max=0.75, help="Window overlap (cross-faded)."),
+    tta: bool = typer.Option(False, "--tta", help="Shifted-window test-time augmentation (2x time)."),
+    offline: bool = typer.Option(False, "--offline", help="Never touch the network; use cached models."),
+    allow_untrained: bool = typer.Option(False, "--allow-untrained",
+                                         help="Accept models with random weights (tests, benchmarks)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress; errors only (results still print)."),
+) -> None:
+    """Score models on a stems dataset: every track is separated by each model (the `separate` code path),
+    vocals and instrumental are scored with global SDR (MDX convention) and, with museval installed (the
+    eval extra), BSS-eval v4 SDR. Prints a table per model (median, mean, seconds per audio second)."""
+    import contextlib
+
+    from vocal_remover.evaluate import bss_available, find_tracks, separator_candidate
+    from vocal_remover.evaluate import evaluate as run_evaluation
+    from vocal_remover.separator import Separator
+
+    if len(set(models)) != len(models):
+        raise fail("the same model is given twice", 2)
+    use_bss = bss is BssMode.on or (bss is BssMode.auto and bss_available())
+    if bss is BssMode.on and not bss_available():
+        raise fail("--bss on needs museval: pip install 'vocal-remover[eval]'", 2)
+    tracks = find_tracks(data, limit)
+    candidates = []
+    for spec in models:
+        separator = Separator(spec, device=device, precision=precision, window=window, overlap=overlap,
+                              batch_size=batch_size, tta=tta, offline=offline, allow_untrained=allow_untrained)
+        candidates.append(separator_candidate(separator, name=spec))
+
+    bar = None
+    if not quiet and console.is_terminal:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                       console=console, transient=True)
+    task = bar.add_task("evaluating", total=len(tracks) * len(candidates)) if bar else None
+
+    def progress(event) -> None:
+        if bar is not None:
+            bar.update(task, completed=event.done, description=f"{event.model[:30]}: {event.track[:30]}")
+
+    with bar if bar else contextlib.nullcontext():
+        reports = run_evaluation(tracks, candidates, bss=use_bss, progress=progress)
+
+    if json_out:
+        typer.echo(json.dumps({
+            "data": str(data),
+            "tracks": [t.name for t in tracks],
+            "metrics": {"sdr": "global SDR in dB over all samples and channels (MDX/SDX convention)",
+                        "bss_sdr": "BSS-eval v4 SDR in dB (museval), median over 1 s windows" if use_bss else None},
+            "models": [r.to_dict() for r in reports],
+        }, indent=2))
+        return
+    from rich.console import Console
+
+    out = Console(highlight=False)
+    for table in _tables(reports, use_bss, per_track):
+        out.print(table)
+    if bss is BssMode.auto and not use_bss and not quiet:
+        console.print("BSS-eval v4 SDR: not computed (pip install 'vocal-remover[eval]', or --bss on).")

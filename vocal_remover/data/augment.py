@@ -1,0 +1,53 @@
+"""Augmentation settings for supervised training (voxaug and friends).
+
+Defaults follow the seed (../shared/docs/frame-primer.md, section 5): an instrumental plus a random vocal
+with p = 0.98, the vocal L/R-swapped (p 0.5), one of its channels muted (p 0.025) or blended with a second
+vocal; then L/R swap of the example (p 0.5), identity examples (mixture = instrumental, p 0.025) and mixup
+(p 0.5, Beta(0.4, 0.4)). The seed mixed in the complex STFT domain; here stems are mixed as audio before the
+STFT, which is the same thing (the STFT is linear) and keeps mixture = instrumental + vocals exactly.
+
+Extras not in the seed, off by default until shown to help on the validation set: vocal polarity
+inversion and a random instrumental gain.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+
+@dataclass(frozen=True)
+class AugmentConfig:
+    voxaug_prob: float = 0.98  # an example is a random vocal over a random instrumental (else a real pair)
+    vocal_swap_prob: float = 0.5  # L/R swap of each vocal
+    vocal_mute_prob: float = 0.025  # one channel of the vocal muted
+    second_vocal_prob: float = 0.1  # a second vocal blended in (gain second_vocal_gain_db)
+    second_vocal_gain_db: tuple[float, float] = (-9.0, 0.0)
+    vocal_gain_db: tuple[float, float] = (-6.0, 3.0)  # gain of the vocal against the instrumental
+    instrumental_gain_db: tuple[float, float] = (0.0, 0.0)
+    vocal_polarity_prob: float = 0.0  # invert the vocal (extra; off until it is shown to help)
+    swap_prob: float = 0.5  # L/R swap of the whole example
+    identity_prob: float = 0.025  # mixture = instrumental, vocals silent
+    mixup_prob: float = 0.5  # blend with a second example: lam * a + (1 - lam) * b for every stem
+    mixup_alpha: float = 0.4  # lam ~ Beta(alpha, alpha)
+
+    def __post_init__(self) -> None:
+        for name, value in asdict(self).items():
+            if name.endswith("_prob") and not 0.0 <= value <= 1.0:
+                raise ValueError(f"AugmentConfig.{name} must be in [0, 1], got {value}")
+            if name.endswith("_db") and (len(value) != 2 or value[0] > value[1]):
+                raise ValueError(f"AugmentConfig.{name} must be a (low, high) range, got {value}")
+        if self.mixup_alpha <= 0:
+            raise ValueError(f"AugmentConfig.mixup_alpha must be positive, got {self.mixup_alpha}")
+
+    @classmethod
+    def none(cls) -> "AugmentConfig":
+        """No augmentation at all (voxaug pairs still combine a random vocal and instrumental if enabled)."""
+        return cls(vocal_swap_prob=0.0, vocal_mute_prob=0.0, second_vocal_prob=0.0, vocal_gain_db=(0.0, 0.0),
+                   swap_prob=0.0, identity_prob=0.0, mixup_prob=0.0)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def db_to_gain(db: float) -> float:
+    return float(10.0 ** (db / 20.0))

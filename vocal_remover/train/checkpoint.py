@@ -47,6 +47,8 @@ def save_checkpoint(state: dict[str, Any], path: str | Path) -> Path:
 def load_checkpoint(path: str | Path, map_location: str = "cpu") -> dict[str, Any]:
     """Read a training checkpoint (weights_only) and check its format; ModelError when it is not one."""
     import pickle
+    import struct
+    import zipfile
 
     import torch
 
@@ -55,7 +57,8 @@ def load_checkpoint(path: str | Path, map_location: str = "cpu") -> dict[str, An
         raise ModelError(str(path), "no such checkpoint file")
     try:
         state = torch.load(path, map_location=map_location, weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, OSError, ValueError) as exc:
+    except (pickle.UnpicklingError, RuntimeError, EOFError, OSError, ValueError, struct.error,
+            zipfile.BadZipFile) as exc:
         raise ModelError(str(path), f"not a readable training checkpoint ({str(exc).splitlines()[0][:120]})") from None
     if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
         raise ModelError(str(path), "not a vocal-remover training checkpoint")

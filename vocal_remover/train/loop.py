@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import math
 import os
 import random
 import subprocess
@@ -34,6 +33,7 @@ from vocal_remover.train import distributed as D
 from vocal_remover.train.checkpoint import load_checkpoint, save_checkpoint
 from vocal_remover.train.config import TrainConfig
 from vocal_remover.train.objectives import PretrainObjective, SupervisedObjective
+from vocal_remover.evaluate import global_sdr
 from vocal_remover.train.schedule import lr_at, lr_factor
 from vocal_remover.train.strategies import param_groups
 
@@ -58,13 +58,6 @@ def _git_commit() -> str | None:
         return out.stdout.strip() or None if out.returncode == 0 else None
     except (OSError, subprocess.SubprocessError):
         return None
-
-
-def global_sdr(reference: np.ndarray, estimate: np.ndarray) -> float:
-    """10 log10(sum ref^2 / sum (ref - est)^2) over all samples and channels (MDX convention)."""
-    num = float(np.sum(np.square(reference, dtype=np.float64)))
-    den = float(np.sum(np.square(reference - estimate, dtype=np.float64)))
-    return 10.0 * math.log10((num + 1e-8) / (den + 1e-8))
 
 
 class Trainer:

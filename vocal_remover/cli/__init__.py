@@ -12,6 +12,7 @@ from vocal_remover.cli import evaluate as evaluate_cli
 from vocal_remover.cli import export as export_cli
 from vocal_remover.cli import models as models_cli
 from vocal_remover.cli import separate as separate_cli
+from vocal_remover.cli import train as train_cli
 
 app = typer.Typer(
     name="vocal-remover",
@@ -39,6 +40,8 @@ def _root(
 
 app.command("separate", no_args_is_help=True)(separate_cli.separate)
 app.command("cache", no_args_is_help=True)(cache_cli.cache)
+app.command("pretrain", no_args_is_help=True)(train_cli.pretrain)
+app.command("finetune", no_args_is_help=True)(train_cli.finetune)
 app.command("evaluate", no_args_is_help=True)(evaluate_cli.evaluate)
 app.command("export", no_args_is_help=True)(export_cli.export)
 app.add_typer(models_cli.app, name="models")

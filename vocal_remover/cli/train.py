@@ -147,8 +147,7 @@ def _config_of(source: Path) -> dict:
 
 # Options shared by both commands.
 DATA = typer.Option(None, "--data", "-d", help="Dataset folder or cache (repeatable).")
-VAL_# Options shared by both commands.
-DATA = typer.Option(None, "--val-data", help="Validation tracks (stems layout) or their cache.")
+VAL_DATA = typer.Option(None, "--val-data", help="Validation tracks (stems layout) or their cache.")
 LAYOUT = typer.Option("auto", "--layout", help="auto, stems, pairs, pools or mixes.")
 PRESET = typer.Option("small", "--preset", "-p", help="Model preset (see `models list`).")
 MODEL_CONFIG = typer.Option(None, "--model-config", help="JSON file of model config fields (overrides --preset).")

@@ -144,6 +144,12 @@ class Trainer:
 
         cfg = self.cfg
         hop = self.model_config.hop_length
+        # Rank 0 caches raw folders first; the other ranks then find the finished cache.
+        sources = list(cfg.data) + ([cfg.val_data] if cfg.val_data else [])
+        if self.dist.is_main:
+            for d in sources:
+                ensure_cache(Path(d), layout=cfg.layout if d != cfg.val_data else "auto")
+        D.barrier(self.dist)
         caches = [AudioCache.open(ensure_cache(Path(d), layout=cfg.layout)) for d in cfg.data]
         self.fingerprint = ",".join(c.fingerprint for c in caches)
         crop = cfg.cropsizes[cfg.stage_at(0)]

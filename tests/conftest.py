@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +12,10 @@ import soundfile as sf
 import torch
 
 REPO = Path(__file__).resolve().parents[1]
+
+# Raw folders given to training are cached under the user cache dir (platformdirs): keep the
+# tests' caches out of the real one (subprocesses inherit this).
+os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="vocal-remover-tests-cache-")
 DATA = REPO.parent / "shared" / "data"
 MUSDB_VALID = DATA / "musdb7" / "valid"
 

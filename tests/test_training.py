@@ -90,8 +90,13 @@ def test_ddp_two_processes_match_one_process_with_the_same_global_batch(stems_di
     single = subprocess.run([sys.executable, "-m", "vocal_remover", *common, "--batch-size", "2",
                              "--run-dir", str(tmp_path / "one")], capture_output=True, text=True, env=env, timeout=300)
     assert single.returncode == 0, single.stderr
-    ddp = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port",
-                          "29533", "-m", "vocal_remover", *common, "--batch-size", "1", "--run-dir",
+    import socket
+
+    with socket.socket() as sock:  # a free port for the rendezvous
+        sock.bind(("127.0.0.1", 0))
+        port = str(sock.getsockname()[1])
+    ddp = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_addr",
+                          "127.0.0.1", "--master_port", port, "-m", "vocal_remover", *common, "--batch-size", "1", "--run-dir",
                           str(tmp_path / "two")], capture_output=True, text=True, env=env, timeout=300)
     assert ddp.returncode == 0, ddp.stderr[-3000:]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import os
 import sys
+from enum import Enum
 
 import typer
 from rich.console import Console
@@ -12,6 +13,15 @@ from rich.console import Console
 from vocal_remover.errors import ConfigError, VocalRemoverError
 
 DEBUG_ENV = "VOCAL_REMOVER_DEBUG"  # set to 1 to see tracebacks
+
+class ProgressMode(str, Enum):
+    """--progress: auto (a bar on a terminal, else nothing), bar, json (lines on stderr), none."""
+
+    auto = "auto"
+    bar = "bar"
+    json = "json"
+    none = "none"
+
 
 # Stdout is for results (paths, JSON); progress, logs and errors go to stderr.
 console = Console(stderr=True, highlight=False)

@@ -11,7 +11,7 @@ from typing import List, Optional
 
 import typer
 
-from vocal_remover.cli.common import console, fail, guarded
+from vocal_remover.cli.common import ProgressMode, console, fail, guarded
 
 
 class Format(str, Enum):
@@ -31,13 +31,6 @@ class Stems(str, Enum):
     both = "both"
     vocals = "vocals"
     instrumental = "instrumental"
-
-
-class ProgressMode(str, Enum):
-    auto = "auto"
-    bar = "bar"
-    json = "json"
-    none = "none"
 
 
 class _BarRenderer:

@@ -5,20 +5,12 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import sys
-from enum import Enum
 from pathlib import Path
 from typing import List, Optional
 
 import typer
 
-from vocal_remover.cli.common import console, guarded
-
-
-class ProgressMode(str, Enum):
-    auto = "auto"
-    bar = "bar"
-    json = "json"
-    none = "none"
+from vocal_remover.cli.common import ProgressMode, console, guarded
 
 
 def _ints(text: str, name: str) -> list[int]:

@@ -145,6 +145,18 @@ def default_card(config, meta: dict[str, Any], num_parameters: int) -> str:
     return "\n".join(lines)
 
 
+def replace_path(tmp: Path, target: Path) -> None:
+    """Move a finished temporary file or folder onto `target`, replacing an existing folder
+    (moved aside first, deleted after), so `target` is never half-written."""
+    if target.is_dir():
+        old = target.parent / f".{target.name}.old-{os.getpid()}"
+        os.replace(target, old)
+        os.replace(tmp, target)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(tmp, target)
+
+
 def save_model_folder(model, folder: str | Path, *, trained: bool, training: dict[str, Any] | None = None,
                       card: str | None = None, half: bool = False, overwrite: bool = False) -> Path:
     """Write `model` as a model folder at `folder` (atomically: temp folder, then rename)."""
@@ -184,13 +196,7 @@ def save_model_folder(model, folder: str | Path, *, trained: bool, training: dic
         (tmp / CONFIG_NAME).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
         text = card if card is not None else default_card(config, meta, count_parameters(model))
         (tmp / CARD_NAME).write_text(text, encoding="utf-8")
-        if folder.exists():
-            old = parent / f".{folder.name}.old-{os.getpid()}"
-            os.replace(folder, old)
-            os.replace(tmp, folder)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, folder)
+        replace_path(tmp, folder)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

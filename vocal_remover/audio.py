@@ -222,6 +222,14 @@ class AudioReader:
         if message not in self.warnings:
             self.warnings.append(message)
 
+    def _flag_short(self, expected: int) -> None:
+        """Record that fewer frames decoded than the container announced."""
+        self.truncated = True
+        self._warn(
+            f"the file is truncated or damaged: only {_seconds(self.frames_read, self.info.samplerate)}"
+            f" of {_seconds(expected, self.info.samplerate)} could be decoded"
+        )
+
     def _decode_failed(self, err: BaseException, decoded: int) -> None:
         """A decoder error mid-stream: keep the `decoded` frames, or fail if there are none."""
         if decoded == 0:
@@ -339,11 +347,7 @@ class _SoundFileReader(AudioReader):
         # MPEG frames before calling a file truncated.
         tolerance = max(2 * 1152, expected // 100)
         if self.frames_read < expected - tolerance:
-            self.truncated = True
-            self._warn(
-                f"the file is truncated or damaged: only {_seconds(self.frames_read, self.info.samplerate)}"
-                f" of {_seconds(expected, self.info.samplerate)} could be decoded"
-            )
+            self._flag_short(expected)
 
     def close(self) -> None:
         if not self._closed:
@@ -464,11 +468,7 @@ class _PyAVReader(AudioReader):
             self._warn(f"{bad_packets} damaged audio packet(s) were skipped")
         expected = self.info.frames
         if self._exact_length and expected and self.frames_read < expected - max(4096, expected // 100):
-            self.truncated = True
-            self._warn(
-                f"the file is truncated or damaged: only {_seconds(self.frames_read, self.info.samplerate)}"
-                f" of {_seconds(expected, self.info.samplerate)} could be decoded"
-            )
+            self._flag_short(expected)
 
     def close(self) -> None:
         if not self._closed:

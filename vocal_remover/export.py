@@ -50,6 +50,7 @@ from typing import Any, Callable
 import numpy as np
 
 from vocal_remover import __version__
+from vocal_remover.artifacts import replace_path
 from vocal_remover.errors import ConfigError, ModelError
 
 FORMATS = ("folder", "onnx", "torchscript")
@@ -462,13 +463,7 @@ def _staged(target: Path, *, overwrite: bool, single_file: bool):
         umask = os.umask(0)
         os.umask(umask)
         tmp.chmod((0o666 if single_file else 0o777) & ~umask)  # mkstemp/mkdtemp make them private
-        if target.is_dir():
-            old = parent / f".{target.name}.old-{os.getpid()}"
-            os.replace(target, old)
-            os.replace(tmp, target)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, target)
+        replace_path(tmp, target)
     except BaseException:
         if tmp.is_dir():
             shutil.rmtree(tmp, ignore_errors=True)

@@ -505,6 +505,19 @@ def test_a_second_build_into_the_same_folder_is_refused(pools_root, tmp_path):
     assert build_cache([pools_root], out).reused == 3
 
 
+def test_ensure_cache_waits_for_a_concurrent_build_instead_of_failing(pools_root, tmp_path):
+    """Training ranks and parallel jobs call ensure_cache on the same raw folder at the same time (the
+    DDP failure of CI): every caller gets the finished cache."""
+    code = ("import sys; from vocal_remover.data.cache import ensure_cache, AudioCache; "
+            "p = ensure_cache(sys.argv[1]); print(p, len(AudioCache.open(p).tracks))")
+    env = {**os.environ, "PYTHONPATH": str(REPO), "XDG_CACHE_HOME": str(tmp_path / "xdg")}
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(pools_root)], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, env=env) for _ in range(3)]
+    results = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0], [err for _, err in results]
+    assert len({out for out, _ in results}) == 1 and results[0][0].split()[1] == "3"
+
+
 def test_other_format_versions_and_parameters_are_rebuilt(pools_root, tmp_path):
     out = tmp_path / "c"
     build_cache([pools_root], out)

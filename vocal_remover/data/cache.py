@@ -155,8 +155,9 @@ def _fsync_dir(folder: Path) -> None:
 
 
 @contextlib.contextmanager
-def _build_lock(out_dir: Path) -> Iterator[None]:
-    """An exclusive lock on the cache folder (released by the kernel even after kill -9)."""
+def _build_lock(out_dir: Path, wait: bool = False) -> Iterator[None]:
+    """An exclusive lock on the cache folder (released by the kernel even after kill -9). `wait` blocks
+    until another build finishes instead of refusing (training ranks and parallel jobs share caches)."""
     try:
         import fcntl
     except ImportError:  # pragma: no cover - Windows: no locking
@@ -165,7 +166,7 @@ def _build_lock(out_dir: Path) -> Iterator[None]:
     fd = os.open(out_dir / ".lock", os.O_RDWR | os.O_CREAT, 0o666)
     try:
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fd, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             raise DataError(str(out_dir), "another `vocal-remover cache` is writing to this folder") from None
         yield
@@ -493,13 +494,15 @@ def _clean_partials(shard_dir: Path) -> None:
 
 
 def build_cache(sources: Sequence[str | Path], out_dir: str | Path, *, layout: str = "auto", workers: int = 1,
-                progress: ProgressCallback | None = None, verify: bool = False) -> CacheSummary:
+                progress: ProgressCallback | None = None, verify: bool = False,
+                wait: bool = False) -> CacheSummary:
     """Cache `sources` into `out_dir`: idempotent (up-to-date tracks are kept), resumable (an
     interrupted build redoes only unfinished tracks), parallel over `workers` processes.
 
     The cache holds exactly the tracks of `sources`: records of tracks no longer found are removed.
     `verify` also re-hashes the shards of up-to-date tracks (rebuilding corrupt ones); without it
-    only their sizes are checked. Raises DataError when no track at all could be cached.
+    only their sizes are checked. Raises DataError when no track at all could be cached. A build already
+    writing to `out_dir` makes this one fail at once, or with `wait` wait for it and then reuse its work.
     """
     if workers < 1:
         raise ConfigError(f"--workers {workers}", "must be at least 1")
@@ -524,7 +527,7 @@ def build_cache(sources: Sequence[str | Path], out_dir: str | Path, *, layout: s
         raise DataError(str(out), f"cannot create the cache folder ({exc.strerror or exc})") from None
 
     summary = CacheSummary(path=out)
-    with _build_lock(out):
+    with _build_lock(out, wait=wait):
         _clean_partials(shard_dir)
         found: Discovery = discover(sources, layout)
         summary.layouts = found.layouts
@@ -649,7 +652,7 @@ def ensure_cache(data: str | Path, *, layout: str = "auto", workers: int = 1,
                         "re-run `vocal-remover cache` with the same sources to finish it")
     key = hashlib.sha256(f"{os.path.abspath(data)}|{layout}".encode()).hexdigest()[:16]
     target = default_cache_root() / key
-    build_cache([data], target, layout=layout, workers=workers, progress=progress)
+    build_cache([data], target, layout=layout, workers=workers, progress=progress, wait=True)
     return target
 
 

@@ -23,6 +23,15 @@ def _ints(text: str, name: str) -> list[int]:
     return values
 
 
+def _floats(text: str, name: str) -> list[float]:
+    from vocal_remover.errors import ConfigError
+
+    try:
+        return [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise ConfigError(f"{name} {text!r}", "expected comma-separated numbers") from None
+
+
 class _Renderer:
     """Rich progress for a run: step bar with loss, LR, throughput and ETA; validations as lines."""
 
@@ -57,23 +66,25 @@ class _Renderer:
         if event.kind == "start":
             console.print(f"Training {data['parameters']:,} parameters on {data['device']}"
                           f"{' x ' + str(data['world_size']) if data['world_size'] > 1 else ''}")
-            self.task = self.progress.add_task("train", total=event.total, completed=event.step, info="")
+            self.task = self.progress.add_task("train", total=event.total or None, completed=event.step, info="")
         elif event.kind == "step":
             info = (f"loss {data['loss']:.5f}  lr {data['lr']:.2e}  {data['frames_per_second']:.0f} frames/s  "
                     f"data {100 * data['data_wait_fraction']:.0f}%")
-            self.progress.update(self.task, completed=event.step, info=info)
+            self.progress.update(self.task, total=event.total or None, completed=event.step, info=info)
         elif event.kind == "validation":
             parts = [f"{k} {v:.3f}" for k, v in data.items() if isinstance(v, float)]
             console.print(f"step {event.step}: " + ", ".join(parts) + ("  [green]best[/green]" if data.get("best") else ""))
         elif event.kind == "done":
-            console.print(f"Done: {data['steps']} steps in {data['wall_seconds']:.0f} s, "
+            stopped = " (stopped at --max-minutes)" if data.get("out_of_time") else ""
+            console.print(f"Done: {data['steps']} steps{stopped} in {data['wall_seconds']:.0f} s, "
                           f"{data['skipped_steps']} skipped; run in {data['run_dir']}")
 
 
 def _run(mode: str, *, data, val_data, layout, preset, model_config, checkpoint, run_dir, resume, steps, cropsizes,
          stage_steps, batch_size, accum, lr, lr_floor, warmup, decay_power, weight_decay, grad_clip, device,
          precision, compile_model, activation_checkpointing, workers, samples_per_epoch, val_every,
-         checkpoint_every, keep_last, seed, tensorboard, wandb, progress, quiet, **finetune) -> None:
+         checkpoint_every, keep_last, seed, tensorboard, wandb, progress, quiet, data_weights, max_minutes,
+         **finetune) -> None:
     from vocal_remover.errors import ConfigError
     from vocal_remover.model import get_preset
     from vocal_remover.train.config import TrainConfig
@@ -85,7 +96,7 @@ def _run(mode: str, *, data, val_data, layout, preset, model_config, checkpoint,
         saved = Path(run_dir) / "config.json"
         if not saved.is_file():
             raise ConfigError(f"--run-dir {run_dir}", "has no config.json to resume")
-        cfg = TrainConfig.from_dict(json.loads(saved.read_text())["train"])
+        cfg = TrainConfig.from_dict({**json.loads(saved.read_text())["train"], "max_minutes": max_minutes})
     else:
         if not data:
             raise ConfigError("--data", "give at least one dataset folder or cache")
@@ -107,7 +118,7 @@ def _run(mode: str, *, data, val_data, layout, preset, model_config, checkpoint,
             precision=precision, compile=compile_model, activation_checkpointing=activation_checkpointing,
             workers=workers, samples_per_epoch=samples_per_epoch, val_every=val_every,
             checkpoint_every=checkpoint_every, keep_last=keep_last, tensorboard=tensorboard, wandb=wandb,
-            **finetune)
+            data_weights=_floats(data_weights, "--data-weights"), max_minutes=max_minutes, **finetune)
         if Path(cfg.run_dir, "checkpoints", "last.pt").exists():
             raise ConfigError(f"--run-dir {cfg.run_dir}", "already holds a run; pass --resume to continue it")
     mode_ = progress if not quiet else ProgressMode.none
@@ -145,14 +156,16 @@ PRESET = typer.Option("small", "--preset", "-p", help="Model preset (see `models
 MODEL_CONFIG = typer.Option(None, "--model-config", help="JSON file of model config fields (overrides --preset).")
 RUN_DIR = typer.Option(None, "--run-dir", "-o", help="Run directory (default runs/<mode>-<time>).")
 RESUME = typer.Option(False, "--resume", help="Continue the run in --run-dir exactly where it stopped.")
+DATA_WEIGHTS = typer.Option("", "--data-weights", help="Sampling weight per --data, e.g. 1,0.25 (default: per track).")
+MAX_MINUTES = typer.Option(0.0, "--max-minutes", help="Stop (validate, save) after this many minutes; 0: no limit.")
 
 
 @guarded
 def pretrain(
     data: Optional[List[Path]] = DATA, val_data: Optional[Path] = VAL_DATA, layout: str = LAYOUT,
     preset: str = PRESET, model_config: Optional[Path] = MODEL_CONFIG, run_dir: Optional[Path] = RUN_DIR,
-    resume: bool = RESUME,
-    steps: int = typer.Option(1000, "--steps", help="Optimizer steps in total."),
+    resume: bool = RESUME, data_weights: str = DATA_WEIGHTS, max_minutes: float = MAX_MINUTES,
+    steps: int = typer.Option(1000, "--steps", help="Optimizer steps in total (0: as many as fit --max-minutes)."),
     cropsizes: str = typer.Option("256", "--cropsizes", help="Crop sizes in frames, one per curriculum stage."),
     stage_steps: str = typer.Option("", "--stage-steps", help="Steps of each stage but the last."),
     batch_size: str = typer.Option("4", "--batch-size", "-b", help="Crops per micro-batch (one or per stage)."),
@@ -187,7 +200,7 @@ def finetune(
                                                    "to start from (else --preset from scratch)."),
     data: Optional[List[Path]] = DATA, val_data: Optional[Path] = VAL_DATA, layout: str = LAYOUT,
     preset: str = PRESET, model_config: Optional[Path] = MODEL_CONFIG, run_dir: Optional[Path] = RUN_DIR,
-    resume: bool = RESUME,
+    resume: bool = RESUME, data_weights: str = DATA_WEIGHTS, max_minutes: float = MAX_MINUTES,
     strategy: str = typer.Option("full", "--strategy",
                                  help="full, freeze-encoders, llrd, transformer-only or last-n-decoders."),
     llrd_decay: float = typer.Option(0.8, "--llrd-decay", help="Per-layer LR factor for --strategy llrd."),
@@ -196,7 +209,7 @@ def finetune(
     voxaug: bool = typer.Option(True, "--voxaug/--no-voxaug", help="Remix any vocal over any accompaniment."),
     adversarial: bool = typer.Option(False, "--adversarial", help="GAN finetuning with a PatchGAN discriminator."),
     adv_lambda_l1: float = typer.Option(100.0, "--adv-lambda-l1"),
-    steps: int = typer.Option(1000, "--steps"),
+    steps: int = typer.Option(1000, "--steps", help="Optimizer steps in total (0: as many as fit --max-minutes)."),
     cropsizes: str = typer.Option("256", "--cropsizes"), stage_steps: str = typer.Option("", "--stage-steps"),
     batch_size: str = typer.Option("4", "--batch-size", "-b"), accum: str = typer.Option("1", "--accum"),
     lr: float = typer.Option(1e-4, "--lr"), lr_floor: float = typer.Option(1e-7, "--lr-floor"),

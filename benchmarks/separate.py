@@ -6,6 +6,9 @@ generated stereo 44.1 kHz WAV file to WAV through `Separator.separate_file`, the
 
     python benchmarks/separate.py                       # the README table: speed + memory vs length
     python benchmarks/separate.py --presets tiny --seconds 60 --skip-memory
+    python benchmarks/separate.py --presets default --seconds 180 --batch-sizes 1,2,4 --skip-memory
+
+`--presets` also takes model folders and registry names (e.g. `default`, the packaged trained model).
 
 Prints a Markdown table; `--json FILE` also writes the raw figures.
 """
@@ -53,10 +56,16 @@ def child(args: argparse.Namespace) -> None:
     from vocal_remover.model import build_model, get_preset
     from vocal_remover.separator import Separator
 
-    torch.manual_seed(0)
-    model = build_model(get_preset(args.preset)).eval()
-    loaded = LoadedModel(model=model, config=model.config, metadata={"trained": False})
-    sep = Separator(loaded, device=args.device, window=args.window, overlap=args.overlap)
+    from vocal_remover.model import PRESETS
+
+    if args.preset in PRESETS:
+        torch.manual_seed(0)
+        model = build_model(get_preset(args.preset)).eval()
+        source = LoadedModel(model=model, config=model.config, metadata={"trained": False})
+    else:
+        source = args.preset  # a model folder or registry name
+    sep = Separator(source, device=args.device, window=args.window, overlap=args.overlap,
+                    batch_size=args.batch_size or None)
     with tempfile.TemporaryDirectory() as out:
         start = time.perf_counter()
         result = sep.separate_file(args.input, out)
@@ -64,15 +73,16 @@ def child(args: argparse.Namespace) -> None:
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(json.dumps({"preset": args.preset, "audio_seconds": result.seconds, "wall_seconds": wall,
                       "seconds_per_audio_second": wall / result.seconds, "realtime_factor": result.seconds / wall,
-                      "peak_rss_mib": peak_kib / 1024, "window": sep.window, "overlap": sep.overlap}))
+                      "peak_rss_mib": peak_kib / 1024, "window": sep.window, "overlap": sep.overlap,
+                      "batch_size": sep.batch_size}))
 
 
-def measure(preset: str, wav: Path, args: argparse.Namespace) -> dict:
+def measure(preset: str, wav: Path, args: argparse.Namespace, batch_size: int = 0) -> dict:
     cmd = [sys.executable, __file__, "--child", "--preset", preset, "--input", str(wav), "--threads",
-           str(args.threads), "--device", args.device, "--overlap", str(args.overlap)]
+           str(args.threads), "--device", args.device, "--overlap", str(args.overlap), "--batch-size", str(batch_size)]
     if args.window:
         cmd += ["--window", str(args.window)]
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH")) if p)}
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if proc.returncode:
         raise SystemExit(f"child failed for {preset}:\n{proc.stderr}")
@@ -92,7 +102,10 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--window", type=int, default=None)
-    parser.add_argument("--overlap", type=float, default=0.25)
+    parser.add_argument("--batch-size", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--batch-sizes", default="", help="windows per forward pass to compare (default: the "
+                        "Separator's default only)")
+    parser.add_argument("--overlap", type=float, default=0.125)
     parser.add_argument("--json", type=Path, default=None, help="also write the raw figures here")
     args = parser.parse_args()
     if args.child:
@@ -104,13 +117,15 @@ def main() -> None:
         wav = Path(tmp) / "speed.wav"
         make_wav(wav, args.seconds)
         print(f"Speed on a {args.seconds:.0f} s stereo file ({machine}), overlap {args.overlap}\n")
-        print("| preset | s per audio s | x real time | peak RSS (MiB) |")
-        print("|---|---|---|---|")
+        print("| preset | batch | s per audio s | x real time | peak RSS (MiB) |")
+        print("|---|---|---|---|---|")
+        batches = [int(b) for b in args.batch_sizes.split(",") if b] or [0]
         for preset in [p for p in args.presets.split(",") if p]:
-            r = measure(preset, wav, args)
-            results["speed"].append(r)
-            print(f"| {preset} | {r['seconds_per_audio_second']:.3f} | {r['realtime_factor']:.1f} | "
-                  f"{r['peak_rss_mib']:.0f} |", flush=True)
+            for batch in batches:
+                r = measure(preset, wav, args, batch)
+                results["speed"].append(r)
+                print(f"| {preset} | {r['batch_size']} | {r['seconds_per_audio_second']:.3f} | "
+                      f"{r['realtime_factor']:.1f} | {r['peak_rss_mib']:.0f} |", flush=True)
         if not args.skip_memory:
             print(f"\nPeak RSS against length ({args.memory_preset})\n")
             print("| length (min) | peak RSS (MiB) | s per audio s | RSS / first |")

@@ -217,10 +217,9 @@ def test_output_images(tiny_model_dir, tmp_path):
 def test_model_problems_are_clear(tiny_model_dir, tmp_path):
     src = tmp_path / "song.wav"
     sf.write(src, make_music(0.5), 44100)
-    proc = run("separate", str(src), "-o", str(tmp_path))  # the default model is not packaged yet
+    proc = run("separate", str(src), "-o", str(tmp_path / "default"))  # the packaged default model
     assert_no_traceback(proc)
-    if proc.returncode != 0:
-        assert proc.returncode == 1 and "default" in error_lines(proc)[0]
+    assert proc.returncode == 0 and (tmp_path / "default" / "song_Vocals.wav").exists(), proc.stderr
     proc = run("separate", "-m", str(tiny_model_dir), str(src), "-o", str(tmp_path))
     assert proc.returncode == 1 and "untrained" in error_lines(proc)[0]
     proc = run("separate", "-m", str(tmp_path / "no-model"), str(src), "-o", str(tmp_path))

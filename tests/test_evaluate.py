@@ -160,7 +160,7 @@ def test_oracles_on_musdb_valid():
 def test_runner_with_a_model_scores_the_separate_path(tiny_model_dir, real_track):
     from vocal_remover.separator import Separator
 
-    sep = Separator(tiny_model_dir)
+    sep = Separator(tiny_model_dir, precision="fp32")
     events = []
     reports = evaluate(real_track, [separator_candidate(sep, "tiny"), mixture_candidate()],
                        progress=events.append)

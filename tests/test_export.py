@@ -15,6 +15,7 @@ from test_cli import leftovers
 
 from vocal_remover.artifacts import load_model, load_model_folder
 from vocal_remover.errors import ConfigError, ModelError
+from vocal_remover.model import PRESETS
 from vocal_remover.export import export_model, load_torchscript, push_to_hub
 from vocal_remover.model import build_model, count_parameters, get_preset
 from vocal_remover.spec import network_input, stft
@@ -108,7 +109,10 @@ def test_fp16_folder_and_refolding_a_folder(run_dir, tmp_path):
     f16 = export_model(f32.path, tmp_path / "f16", half=True)  # a model folder as the source
     assert f16.source.kind == "folder" and f16.source.training["data"] == "fp-1234abcd"
     with safe_open(str(f16.path / "model.safetensors"), "pt") as f:
-        assert {f.get_tensor(k).dtype for k in f.keys() if f.get_tensor(k).is_floating_point()} == {torch.float16}
+        stored = {k: f.get_tensor(k) for k in f.keys()}
+    # weight matrices and kernels in float16; norm statistics, scales and biases (vectors) in float32
+    assert {t.dtype for t in stored.values() if t.is_floating_point() and t.dim() >= 2} == {torch.float16}
+    assert {t.dtype for t in stored.values() if t.is_floating_point() and t.dim() < 2} == {torch.float32}
     size32, size16 = (f32.path / "model.safetensors").stat().st_size, (f16.path / "model.safetensors").stat().st_size
     assert size16 < 0.6 * size32
     loaded = load_model_folder(f16.path)
@@ -117,6 +121,22 @@ def test_fp16_folder_and_refolding_a_folder(run_dir, tmp_path):
     assert 0 < f16.max_abs_diff < 1e-2  # fp16 rounding, measured on masks
     with pytest.raises(ConfigError, match="model folders only"):
         export_model(run_dir, tmp_path / "x.onnx", half=True)
+
+
+def test_fp16_keeps_values_beyond_float16_range_in_float32(tmp_path):
+    """A trained model can hold weights beyond float16's 65504: those stay float32, not inf."""
+    from vocal_remover.artifacts import save_model_folder
+    from vocal_remover.model import build_model
+
+    model = build_model(PRESETS["tiny"]).eval()
+    big = next(n for n, p in model.named_parameters() if p.dim() >= 2)
+    with torch.no_grad():
+        dict(model.named_parameters())[big].mul_(0).add_(7e4)
+    folder = save_model_folder(model, tmp_path / "m", trained=True, half=True)
+    with safe_open(str(folder / "model.safetensors"), "pt") as f:
+        assert f.get_tensor(big).dtype == torch.float32
+        assert all(torch.isfinite(f.get_tensor(k)).all() for k in f.keys() if f.get_tensor(k).is_floating_point())
+    assert torch.equal(load_model_folder(folder).model.state_dict()[big], model.state_dict()[big])
 
 
 def test_never_overwrites_and_never_half_writes(run_dir, tmp_path, monkeypatch):
@@ -204,9 +224,9 @@ def test_separate_with_onnx_matches_torch(onnx_export, real_mix, tmp_path):
     import soundfile as sf
 
     mix, rate = sf.read(real_mix, dtype="float32")
-    expected = Separator(folder.path).separate_array(mix, rate)
+    expected = Separator(folder.path, precision="fp32").separate_array(mix, rate)
     for spec in (result.path, result.path / "model.onnx"):  # the folder, or the bare file beside config.json
-        got = Separator(spec).separate_array(mix, rate)
+        got = Separator(spec, precision="fp32").separate_array(mix, rate)
         assert np.abs(got["vocals"] - expected["vocals"]).max() < 1e-4
 
     # A bare .onnx file elsewhere: the configuration comes from its metadata.

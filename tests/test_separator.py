@@ -42,7 +42,8 @@ def test_stitching_has_no_seams(window, overlap, tta):
     """With a constant mask c, instrumental == c * input to float precision at every sample:
     any seam, gain ripple of the cross-fade or misplaced window would show."""
     x = make_music(7.3)
-    sep = Separator(_constant_mask_model(0.3), window=window, overlap=overlap, tta=tta, batch_size=3)
+    sep = Separator(_constant_mask_model(0.3), precision="fp32", window=window, overlap=overlap, tta=tta,
+                    batch_size=3)
     out = sep.separate_array(x)
     assert out["instrumental"].shape == x.shape
     assert np.abs(out["instrumental"] - 0.3 * x).max() < 1e-6
@@ -53,13 +54,13 @@ def test_windowed_separation_matches_one_window_of_the_whole_song():
     """A 10 s clip separated in 128-frame windows vs in a single window covering it all."""
     loaded = _loaded(PRESETS["tiny"].replace(max_cropsize=2048))
     x = make_music(10.0)
-    whole = Separator(loaded, window=1800, overlap=0.0).separate_array(x)["instrumental"]
-    windowed = Separator(loaded, window=128, overlap=0.5).separate_array(x)["instrumental"]
+    whole = Separator(loaded, precision="fp32", window=1800, overlap=0.0).separate_array(x)["instrumental"]
+    windowed = Separator(loaded, precision="fp32", window=128, overlap=0.5).separate_array(x)["instrumental"]
     assert _sdr(whole, windowed) > 25.0
 
 
 def test_streaming_in_small_blocks_equals_one_block():
-    sep = Separator(_loaded(), window=64, overlap=0.25)
+    sep = Separator(_loaded(), precision="fp32", window=64, overlap=0.25)
     x = make_music(6.0)
     small = [i for i, _ in sep._separate_blocks((x[i:i + 1000] for i in range(0, len(x), 1000)), 44100, 2)]
     whole = [i for i, _ in sep._separate_blocks(iter([x]), 44100, 2)]
@@ -69,7 +70,7 @@ def test_streaming_in_small_blocks_equals_one_block():
 @pytest.mark.parametrize("rate", [8000, 22050, 48000, 96000])
 def test_any_rate_keeps_the_input_length_and_rate(rate):
     x = soxr.resample(make_music(3.0), 44100, rate).astype(np.float32)
-    out = Separator(_constant_mask_model(0.5), window=64).separate_array(x, rate)
+    out = Separator(_constant_mask_model(0.5), precision="fp32", window=64).separate_array(x, rate)
     assert out["instrumental"].shape == x.shape
     # Band-limited content survives the round trip through 44.1 kHz.
     assert _sdr(0.5 * x, out["instrumental"]) > 40.0
@@ -79,7 +80,7 @@ def test_any_rate_keeps_the_input_length_and_rate(rate):
 @pytest.mark.parametrize("channels", [1, 2, 6])
 def test_channel_layouts(channels):
     x = make_music(1.0, channels=channels)
-    out = Separator(_loaded(), window=64).separate_array(x)
+    out = Separator(_loaded(), precision="fp32", window=64).separate_array(x)
     expected = channels if channels <= 2 else 2
     assert out["vocals"].shape == (len(x), expected)
 
@@ -87,20 +88,20 @@ def test_channel_layouts(channels):
 @pytest.mark.parametrize("n", [1, 441, 5000])
 def test_very_short_inputs(n):
     x = make_music(1.0)[:n]
-    out = Separator(_loaded(), window=64).separate_array(x)
+    out = Separator(_loaded(), precision="fp32", window=64).separate_array(x)
     assert out["instrumental"].shape == (n, 2)
     assert np.isfinite(out["instrumental"]).all()
 
 
 def test_digital_silence_gives_silence():
-    out = Separator(_loaded(), window=64).separate_array(np.zeros((44100, 2), np.float32))
+    out = Separator(_loaded(), precision="fp32", window=64).separate_array(np.zeros((44100, 2), np.float32))
     for stem in out.values():
         assert np.isfinite(stem).all() and np.abs(stem).max() == 0.0
 
 
 def test_separation_is_deterministic(real_mix):
     x, _ = sf.read(real_mix, dtype="float32")
-    sep = Separator(_loaded(), window=128)
+    sep = Separator(_loaded(), precision="fp32", window=128)
     a = sep.separate_array(x[:100_000])["vocals"]
     b = sep.separate_array(x[:100_000])["vocals"]
     assert np.array_equal(a, b)

@@ -111,3 +111,93 @@ def test_ddp_two_processes_match_one_process_with_the_same_global_batch(stems_di
     a = load_checkpoint(tmp_path / "one" / "checkpoints" / "last.pt")["model"]
     b = load_checkpoint(tmp_path / "two" / "checkpoints" / "last.pt")["model"]
     assert max((a[k] - b[k]).abs().max().item() for k in a) < 1e-5
+
+
+def test_time_budgeted_run_fits_its_schedule_to_the_budget(stems_dir, tmp_path):
+    """--steps 0 --max-minutes M: after the calibration steps the total is fixed (and written to
+    config.json), and the run ends on it with the learning rate at its floor, inside the budget."""
+    import json
+
+    from vocal_remover.train.loop import CALIBRATION_STEPS
+
+    cfg = _config(stems_dir, tmp_path / "t", steps=0, max_minutes=0.15, warmup=3, checkpoint_every=1000)
+    summary = Trainer(cfg).run()
+    records = [json.loads(line) for line in (tmp_path / "t" / "metrics.jsonl").read_text().splitlines()]
+    plan = next(r for r in records if r["kind"] == "plan")
+    assert plan["step"] == 5 + CALIBRATION_STEPS and plan["steps"] > plan["step"]
+    assert json.loads((tmp_path / "t" / "config.json").read_text())["train"]["steps"] == plan["steps"]
+    train = [r for r in records if r["kind"] == "train"]
+    if not summary["out_of_time"]:  # a loaded machine may hit the hard stop first; then it says so
+        assert summary["steps"] == plan["steps"] == train[-1]["step"]
+        assert train[-1]["lr"] == pytest.approx(cfg.lr_floor, abs=1e-12)
+    assert summary["wall_seconds"] < 60 * 0.15 + 5
+
+
+def test_data_weights_steer_sampling_between_datasets(stems_dir, tmp_path):
+    """--data-weights 0,1: every crop comes from the second dataset (caches kept apart by path)."""
+    import shutil
+
+    from vocal_remover.data import ensure_cache
+
+    other = tmp_path / "other"
+    shutil.copytree(stems_dir, other)
+    trainer = Trainer(_config(stems_dir, tmp_path / "w", data=[str(stems_dir), str(other)], data_weights=[0.0, 1.0]))
+    second = ensure_cache(other)
+    ds = trainer.dataset
+    for pool in (ds.pairs, ds.vocals, ds.instrumentals):
+        assert pool.entries and {c.path for c, _ in pool.entries} == {second}
+    assert len(ds.instrumentals.entries) == 3
+
+
+def test_cli_finetune_from_a_pretraining_run_and_adversarial(stems_dir, tmp_path):
+    """pretrain -> finetune --checkpoint RUN (weights carried over) -> finetune --adversarial, all via the CLI."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from vocal_remover.cli import app
+
+    runner = CliRunner()
+    common = ["--data", str(stems_dir), "--preset", "tiny", "--cropsizes", "32", "--batch-size", "2", "--warmup", "1",
+              "--samples-per-epoch", "8", "--device", "cpu", "-q"]
+    r = runner.invoke(app, ["pretrain", *common, "--steps", "2", "--val-every", "0", "--run-dir", str(tmp_path / "pre")])
+    assert r.exit_code == 0, r.output
+    pre = load_checkpoint(tmp_path / "pre" / "checkpoints" / "last.pt")["model"]
+    r = runner.invoke(app, ["finetune", *common, "--checkpoint", str(tmp_path / "pre" / "checkpoints" / "last.pt"),
+                            "--steps", "1", "--lr", "1e-12", "--lr-floor", "0", "--val-every", "0",
+                            "--run-dir", str(tmp_path / "ft")])
+    assert r.exit_code == 0, r.output
+    ft = load_checkpoint(tmp_path / "ft" / "checkpoints" / "last.pt")
+    assert ft["train_config"]["init_from"].endswith("last.pt")
+    moved = max((ft["model"][k].float() - v.float()).abs().max().item() for k, v in pre.items() if "running" not in k
+                and "num_batches" not in k)
+    assert moved < 1e-6  # started from the pretrained weights (lr ~0: they barely move)
+    gan_args = ["finetune", *common, "--checkpoint", str(tmp_path / "ft"), "--adversarial", "--steps", "2",
+                "--val-data", str(stems_dir), "--val-every", "2", "--run-dir", str(tmp_path / "gan")]
+    r = runner.invoke(app, gan_args)  # crops of 32 frames are too short for the discriminator
+    assert r.exit_code == 2 and "at least 64 frames" in r.output
+    r = runner.invoke(app, gan_args + ["--cropsizes", "64"])
+    assert r.exit_code == 0, r.output
+    records = [json.loads(line) for line in (tmp_path / "gan" / "metrics.jsonl").read_text().splitlines()]
+    train = [x for x in records if x["kind"] == "train"]
+    assert len(train) == 2 and all(np.isfinite(x["d_loss"]) and np.isfinite(x["g_adv"]) for x in train)
+    assert any(x["kind"] == "validation" and np.isfinite(x["vocals_sdr"]) for x in records)
+    gan = load_checkpoint(tmp_path / "gan" / "checkpoints" / "last.pt")
+    assert "discriminator" in gan and "disc_optimizer" in gan
+
+
+def test_bad_budget_and_weights_are_one_line_errors(stems_dir, tmp_path):
+    from typer.testing import CliRunner
+
+    from vocal_remover.cli import app
+
+    runner = CliRunner()
+    base = ["finetune", "--data", str(stems_dir), "--preset", "tiny", "--run-dir", str(tmp_path / "x")]
+    for extra, message in ((["--steps", "0"], "needs --max-minutes"),
+                           (["--data-weights", "1,2"], "one non-negative weight per --data"),
+                           (["--data-weights", "a"], "comma-separated numbers"),
+                           (["--max-minutes", "-1"], "must not be negative")):
+        r = runner.invoke(app, base + extra)
+        assert r.exit_code == 2, (extra, r.output)
+        assert message in r.output and "Traceback" not in r.output
+    assert not (tmp_path / "x").exists()

@@ -181,7 +181,10 @@ def save_model_folder(model, folder: str | Path, *, trained: bool, training: dic
     state = {}
     for name, tensor in model.state_dict().items():
         tensor = tensor.detach().to("cpu")
-        if half and tensor.is_floating_point():
+        # Half precision for the weight matrices and kernels only (nearly all the bytes): norm statistics,
+        # norm scales and biases stay float32, as does anything beyond float16's range (65504), since a
+        # trained BatchNorm after a squared-ReLU FFN can hold running variances that would become inf.
+        if half and tensor.is_floating_point() and tensor.dim() >= 2 and tensor.abs().max() < 6e4:
             tensor = tensor.to(torch.float16)
         state[name] = tensor.contiguous()
 
@@ -196,6 +199,11 @@ def save_model_folder(model, folder: str | Path, *, trained: bool, training: dic
         (tmp / CONFIG_NAME).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
         text = card if card is not None else default_card(config, meta, count_parameters(model))
         (tmp / CARD_NAME).write_text(text, encoding="utf-8")
+        umask = os.umask(0)
+        os.umask(umask)
+        for path in tmp.iterdir():  # mkdtemp and safetensors make private files; a model is for sharing
+            path.chmod(0o666 & ~umask)
+        tmp.chmod(0o777 & ~umask)
         replace_path(tmp, folder)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 
 import torch
 
@@ -37,11 +38,24 @@ def resolve_device(name: str = "auto") -> torch.device:
     return device
 
 
-def resolve_precision(device: torch.device, precision: str = "auto") -> torch.dtype | None:
+@functools.lru_cache(maxsize=1)
+def cpu_has_native_bf16() -> bool:
+    """Whether this CPU computes bf16 natively (AVX512-BF16 or AMX): there bf16 matrix products run
+    about twice as fast as fp32; elsewhere oneDNN emulates bf16 and it is slower than fp32."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            flags = next((line.split(":", 1)[1].split() for line in f if line.startswith("flags")), [])
+    except OSError:  # not Linux: no cheap way to ask; stay with fp32
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def resolve_precision(device: torch.device, precision: str = "auto", *, inference: bool = False) -> torch.dtype | None:
     """The autocast dtype for a device, or None for plain fp32.
 
-    auto: bf16 on CUDA where supported, else fp16; fp16 on MPS; fp32 on CPU (CPU autocast is
-    slower than fp32 for this model's memory-bound convolutions).
+    auto: bf16 on CUDA where supported, else fp16; fp16 on MPS; on the CPU bf16 for inference where the
+    CPU has native bf16 (the default model separates 1.7x faster with the same SDR: see the README), else
+    fp32. Training on the CPU stays fp32 (exact, reproducible runs).
     """
     precision = (precision or "auto").lower()
     if precision not in PRECISIONS:
@@ -53,7 +67,7 @@ def resolve_precision(device: torch.device, precision: str = "auto") -> torch.dt
             return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
         if device.type == "mps":
             return torch.float16
-        return None
+        return torch.bfloat16 if inference and cpu_has_native_bf16() else None
     return torch.bfloat16 if precision == "bf16" else torch.float16
 
 

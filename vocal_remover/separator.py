@@ -151,11 +151,11 @@ class Separator:
     """
 
     def __init__(self, model: str | Path | LoadedModel = "default", *, device: str = "auto",
-                 precision: str = "auto", window: int | None = None, overlap: float = 0.25,
+                 precision: str = "auto", window: int | None = None, overlap: float = 0.125,
                  batch_size: int | None = None, tta: bool = False, postprocess: bool = False, offline: bool = False,
                  allow_untrained: bool = True, optimize_layout: bool = True):
         self.device = resolve_device(device)
-        self.dtype = resolve_precision(self.device, precision)
+        self.dtype = resolve_precision(self.device, precision, inference=True)
         if isinstance(model, LoadedModel):
             loaded = model
         else:

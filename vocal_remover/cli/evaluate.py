@@ -86,7 +86,7 @@ def evaluate(
     precision: str = typer.Option("auto", "--precision", help="auto, fp32, bf16 or fp16 (autocast)."),
     batch_size: Optional[int] = typer.Option(None, "--batch-size", "-b", min=1, help="Windows per forward pass."),
     window: Optional[int] = typer.Option(None, "--window", "-w", min=8, help="Frames per model window."),
-    overlap: float = typer.Option(0.25, "--overlap", min=0.0, max=0.75, help="Window overlap (cross-faded)."),
+    overlap: float = typer.Option(0.125, "--overlap", min=0.0, max=0.75, help="Window overlap (cross-faded)."),
     tta: bool = typer.Option(False, "--tta", help="Shifted-window test-time augmentation (2x time)."),
     offline: bool = typer.Option(False, "--offline", help="Never touch the network; use cached models."),
     allow_untrained: bool = typer.Option(False, "--allow-untrained",

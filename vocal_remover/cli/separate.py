@@ -96,7 +96,7 @@ def separate(
                                              help="Windows per forward pass (default 1 on CPU, 4 otherwise)."),
     window: Optional[int] = typer.Option(None, "--window", "-w", min=8,
                                          help="Frames per model window (default min(512, model max))."),
-    overlap: float = typer.Option(0.25, "--overlap", min=0.0, max=0.75,
+    overlap: float = typer.Option(0.125, "--overlap", min=0.0, max=0.75,
                                   help="Fraction of a window shared with the next (cross-faded)."),
     tta: bool = typer.Option(False, "--tta", help="Shifted-window test-time augmentation (2x time)."),
     postprocess: bool = typer.Option(False, "--postprocess", help="Remove short isolated vocal artefacts."),

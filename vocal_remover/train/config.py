@@ -10,6 +10,8 @@ from vocal_remover.errors import ConfigError
 
 MODES = ("pretrain", "finetune")
 STRATEGIES = ("full", "freeze-encoders", "llrd", "transformer-only", "last-n-decoders")
+# The PatchGAN discriminator halves the frames 4 times and then trims 3 with unstrided 4x4 convolutions.
+ADVERSARIAL_MIN_FRAMES = 64
 
 
 @dataclass
@@ -93,6 +95,9 @@ class TrainConfig:
                 raise ConfigError(f"--{name.replace('_', '-')} {values}", f"give one value or one per crop size ({n})")
             if any(v < 1 for v in getattr(self, name)):
                 raise ConfigError(f"--{name.replace('_', '-')} {values}", "values must be at least 1")
+        if self.adversarial and min(self.cropsizes) < ADVERSARIAL_MIN_FRAMES:
+            raise ConfigError(f"--cropsizes {self.cropsizes}",
+                              f"--adversarial needs crop sizes of at least {ADVERSARIAL_MIN_FRAMES} frames")
         if self.warmup < 0 or self.lr <= 0 or self.lr_floor < 0 or self.lr_floor > self.lr:
             raise ConfigError("learning rate", "need lr > 0, 0 <= lr_floor <= lr and warmup >= 0")
         max_crop = self.model.get("max_cropsize")

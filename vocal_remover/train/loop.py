@@ -70,6 +70,8 @@ class Trainer:
         self.dist = D.init_distributed(device)
         self.device = D.local_device(device, self.dist)
         self.dtype = resolve_precision(self.device, cfg.precision)
+        if self.device.type == "cuda":
+            torch.backends.cudnn.benchmark = True  # crops have a fixed shape per stage: tune convolutions once
         self.run_dir = Path(cfg.run_dir)
         self.model_config = ModelConfig.from_dict(cfg.model)
 
@@ -198,7 +200,7 @@ class Trainer:
             "skipped_steps": self.skipped_steps, "rng": rng,
             "train_config": self.cfg.to_dict(), "dataset_fingerprint": self.fingerprint,
             "metrics": {"best_val": self.best} if self.best else {},
-            "command": " ".join(sys.argv), "package_version": __version__,
+            "command": " ".join(["vocal-remover", *sys.argv[1:]]), "package_version": __version__,
         }
         if self.disc is not None:
             state["discriminator"] = self.disc.state_dict()
@@ -295,8 +297,8 @@ class Trainer:
 
         loaded = LoadedModel(model=self.model, config=self.model_config, metadata={"trained": True})
         window = min(self.cfg.val_windows, self.model_config.max_cropsize)
-        sep = Separator(loaded, device=str(self.device), precision=self.cfg.precision, window=window,
-                        optimize_layout=False)
+        precision = {torch.bfloat16: "bf16", torch.float16: "fp16"}.get(self.dtype, "fp32")  # as trained
+        sep = Separator(loaded, device=str(self.device), precision=precision, window=window, optimize_layout=False)
         vocals, inst = [], []
         for track in self.val_cache.tracks:
             n = track.num_samples

@@ -254,8 +254,10 @@ def test_ctrl_c_leaves_nothing_half_written(tiny_model_dir, tmp_path):
     src = tmp_path / "long.wav"
     sf.write(src, make_music(240.0), 44100)
     out = tmp_path / "out"
+    # fp32 and --tta keep the 4-minute separation slow enough to be interrupted half-way on any CPU
     proc = subprocess.Popen([sys.executable, "-m", "vocal_remover", "separate", "-m", str(tiny_model_dir),
-                             "--allow-untrained", "--progress", "json", str(src), "-o", str(out)],
+                             "--allow-untrained", "--precision", "fp32", "--tta", "--progress", "json", str(src),
+                             "-o", str(out)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
     # Wait until separation has started writing, then interrupt.
     for line in proc.stderr:

@@ -258,7 +258,10 @@ def test_ctrl_c_leaves_nothing_half_written(tiny_model_dir, tmp_path):
     proc = subprocess.Popen([sys.executable, "-m", "vocal_remover", "separate", "-m", str(tiny_model_dir),
                              "--allow-untrained", "--precision", "fp32", "--tta", "--progress", "json", str(src),
                              "-o", str(out)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV,
+                            # as from a terminal: a runner that started us in the background (bash `&`)
+                            # passes SIGINT down ignored, and Python then never raises KeyboardInterrupt
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     # Wait until separation has started writing, then interrupt.
     for line in proc.stderr:
         if '"separate"' in line:

@@ -118,3 +118,16 @@ def test_invalid_model_config_is_a_model_error(folder):
     _edit_config(folder, **{"model.num_bands": 3})
     with pytest.raises(ModelError, match="invalid model config"):
         load_model_folder(folder)
+
+
+def test_saved_folder_has_the_permissions_the_umask_allows(tiny, tmp_path):
+    """Temporary files are created private (mkdtemp, safetensors); a saved model is readable by others."""
+    import os
+
+    old = os.umask(0o022)
+    try:
+        folder = save_model_folder(tiny, tmp_path / "shared", trained=False)
+    finally:
+        os.umask(old)
+    assert folder.stat().st_mode & 0o777 == 0o755
+    assert {p.stat().st_mode & 0o777 for p in folder.iterdir()} == {0o644}

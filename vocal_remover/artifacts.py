@@ -145,6 +145,17 @@ def default_card(config, meta: dict[str, Any], num_parameters: int) -> str:
     return "\n".join(lines)
 
 
+def make_shareable(path: Path) -> None:
+    """Give a finished temporary file or folder (and a folder's files) the permissions the umask allows:
+    mkstemp, mkdtemp and safetensors create them private, but a model is for sharing."""
+    umask = os.umask(0)
+    os.umask(umask)
+    if path.is_dir():
+        for child in path.iterdir():
+            child.chmod((0o777 if child.is_dir() else 0o666) & ~umask)
+    path.chmod((0o777 if path.is_dir() else 0o666) & ~umask)
+
+
 def replace_path(tmp: Path, target: Path) -> None:
     """Move a finished temporary file or folder onto `target`, replacing an existing folder
     (moved aside first, deleted after), so `target` is never half-written."""
@@ -199,11 +210,7 @@ def save_model_folder(model, folder: str | Path, *, trained: bool, training: dic
         (tmp / CONFIG_NAME).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
         text = card if card is not None else default_card(config, meta, count_parameters(model))
         (tmp / CARD_NAME).write_text(text, encoding="utf-8")
-        umask = os.umask(0)
-        os.umask(umask)
-        for path in tmp.iterdir():  # mkdtemp and safetensors make private files; a model is for sharing
-            path.chmod(0o666 & ~umask)
-        tmp.chmod(0o777 & ~umask)
+        make_shareable(tmp)
         replace_path(tmp, folder)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

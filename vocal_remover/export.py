@@ -50,7 +50,7 @@ from typing import Any, Callable
 import numpy as np
 
 from vocal_remover import __version__
-from vocal_remover.artifacts import replace_path
+from vocal_remover.artifacts import make_shareable, replace_path
 from vocal_remover.errors import ConfigError, ModelError
 
 FORMATS = ("folder", "onnx", "torchscript")
@@ -463,9 +463,7 @@ def _staged(target: Path, *, overwrite: bool, single_file: bool):
     try:
         yield tmp
         _check_target(target, overwrite, single_file)  # it may have appeared meanwhile
-        umask = os.umask(0)
-        os.umask(umask)
-        tmp.chmod((0o666 if single_file else 0o777) & ~umask)  # mkstemp/mkdtemp make them private
+        make_shareable(tmp)
         replace_path(tmp, target)
     except BaseException:
         if tmp.is_dir():

@@ -13,23 +13,15 @@ import typer
 from vocal_remover.cli.common import ProgressMode, console, guarded
 
 
-def _ints(text: str, name: str) -> list[int]:
+def _numbers(text: str, name: str, kind: type = int) -> list:
+    """Comma-separated numbers of an option (`--cropsizes 256,512`, `--data-weights 1,0.25`)."""
     from vocal_remover.errors import ConfigError
 
     try:
-        values = [int(v) for v in text.split(",") if v.strip()]
+        return [kind(v) for v in text.split(",") if v.strip()]
     except ValueError:
-        raise ConfigError(f"{name} {text!r}", "expected comma-separated integers") from None
-    return values
-
-
-def _floats(text: str, name: str) -> list[float]:
-    from vocal_remover.errors import ConfigError
-
-    try:
-        return [float(v) for v in text.split(",") if v.strip()]
-    except ValueError:
-        raise ConfigError(f"{name} {text!r}", "expected comma-separated numbers") from None
+        what = "integers" if kind is int else "numbers"
+        raise ConfigError(f"{name} {text!r}", f"expected comma-separated {what}") from None
 
 
 class _Renderer:
@@ -112,13 +104,14 @@ def _run(mode: str, *, data, val_data, layout, preset, model_config, checkpoint,
             mode=mode, data=[str(d) for d in data], val_data=str(val_data) if val_data else None, layout=layout,
             run_dir=str(run_dir or Path("runs") / f"{mode}-{stamp}"), model=model,
             init_from=str(checkpoint) if checkpoint else None, seed=seed, steps=steps,
-            cropsizes=_ints(cropsizes, "--cropsizes"), stage_steps=_ints(stage_steps, "--stage-steps"),
-            batch_sizes=_ints(batch_size, "--batch-size"), accum=_ints(accum, "--accum"), lr=lr, lr_floor=lr_floor,
+            cropsizes=_numbers(cropsizes, "--cropsizes"), stage_steps=_numbers(stage_steps, "--stage-steps"),
+            batch_sizes=_numbers(batch_size, "--batch-size"), accum=_numbers(accum, "--accum"), lr=lr,
+            lr_floor=lr_floor,
             warmup=warmup, decay_power=decay_power, weight_decay=weight_decay, grad_clip=grad_clip, device=device,
             precision=precision, compile=compile_model, activation_checkpointing=activation_checkpointing,
             workers=workers, samples_per_epoch=samples_per_epoch, val_every=val_every,
             checkpoint_every=checkpoint_every, keep_last=keep_last, tensorboard=tensorboard, wandb=wandb,
-            data_weights=_floats(data_weights, "--data-weights"), max_minutes=max_minutes, **finetune)
+            data_weights=_numbers(data_weights, "--data-weights", float), max_minutes=max_minutes, **finetune)
         if Path(cfg.run_dir, "checkpoints", "last.pt").exists():
             raise ConfigError(f"--run-dir {cfg.run_dir}", "already holds a run; pass --resume to continue it")
     mode_ = progress if not quiet else ProgressMode.none

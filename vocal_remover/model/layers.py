@@ -93,9 +93,7 @@ class FrameDecoder(nn.Module):
 
     def forward(self, x: torch.Tensor, skip: torch.Tensor) -> torch.Tensor:
         """x: (B, C_x, H / 2, W), skip: (B, C_s, H, W) -> (B, C_out, H, W)."""
-        # In float32 even under autocast: the CUDA backward of a half-precision bilinear upsample
-        # accumulates with half-precision atomics (slow); float32 atomics are native.
-        x = F.interpolate(x.float(), size=skip.shape[-2:], mode="bilinear", align_corners=True).to(x.dtype)
+        x = F.interpolate(x, size=skip.shape[-2:], mode="bilinear", align_corners=True)
         return self.block(torch.cat((x, skip), dim=1))
 
 

@@ -70,8 +70,6 @@ class Trainer:
         self.dist = D.init_distributed(device)
         self.device = D.local_device(device, self.dist)
         self.dtype = resolve_precision(self.device, cfg.precision)
-        if self.device.type == "cuda":
-            torch.backends.cudnn.benchmark = True  # crops have a fixed shape per stage: tune convolutions once
         self.run_dir = Path(cfg.run_dir)
         self.model_config = ModelConfig.from_dict(cfg.model)
 

@@ -534,3 +534,23 @@ def test_other_format_versions_and_parameters_are_rebuilt(pools_root, tmp_path):
     summary = build_cache([pools_root], out)
     assert (summary.built, summary.reused) == (1, 2)
     assert AudioCache.open(out).fingerprint == fp
+
+
+def test_one_sided_pools_are_detected_and_cached(tmp_path):
+    """A vocals-only pool (solo singing) and an instrumental-only pool each cache with the right role."""
+    singing = tmp_path / "solo"
+    write(singing / "vocals" / "s1.wav", make_music(1.5, seed=50, channels=1))
+    write(singing / "vocals" / "sub" / "s2.wav", make_music(1.0, seed=51, channels=1))
+    games = tmp_path / "games"
+    write(games / "instrumentals" / "pkg" / "g1.wav", make_music(2.0, seed=52))
+    assert detect_layout(singing) == "pools" and detect_layout(games) == "pools"
+    # a folder with audio beside the vocals/ folder is not a pool
+    write(tmp_path / "mixed" / "vocals" / "v.wav", make_music(1.0, seed=53))
+    write(tmp_path / "mixed" / "song.wav", make_music(1.0, seed=54))
+    assert detect_layout(tmp_path / "mixed") == "mixes"
+    build_cache([singing, games], tmp_path / "c")
+    t = by_name(AudioCache.open(tmp_path / "c"))
+    assert {n: r.stored for n, r in t.items()} == {"s1": ("vocals",), "s2": ("vocals",), "g1": ("instrumental",)}
+    # mono singing is stored as two equal channels
+    s1 = AudioCache.open(tmp_path / "c").read(t["s1"].id, "vocals", 0, t["s1"].num_samples)
+    assert s1.shape[1] == 2 and np.array_equal(s1[:, 0], s1[:, 1])

@@ -157,6 +157,8 @@ def expected_item(ds: SupervisedDataset, p: dict) -> tuple[np.ndarray, np.ndarra
                 x = x * (-v["gain"] if v["invert"] else v["gain"])
                 if v["mute"] >= 0:
                     x[:, v["mute"]] = 0
+                if "pan" in v:
+                    x = x * np.array(v["pan"])
                 voc = voc + x
         else:
             inst = e["cache"].read(e["track"], "instrumental", e["start"], ds.segment)
@@ -200,6 +202,34 @@ def test_supervised_items_mix_equals_instrumental_plus_vocals(cache):
     assert 0.01 < np.mean([p["identity"] for p in plans]) < 0.045
     lams = [p["mixup"]["lam"] for p in plans if "mixup" in p]
     assert abs(np.mean(lams) - 0.5) < 0.04 and abs(np.var(lams) - 0.25 / 1.8) < 0.02  # Beta(0.4, 0.4)
+
+
+def test_vocal_panning_is_constant_power_and_keeps_the_sum(cache):
+    from vocal_remover.data.augment import pan_gains
+
+    assert pan_gains(0.0) == pytest.approx((1.0, 1.0))
+    for pos in (-1.0, -0.3, 0.4, 1.0):
+        left, right = pan_gains(pos)
+        assert left ** 2 + right ** 2 == pytest.approx(2.0)  # the centre's power, anywhere
+    assert pan_gains(-1.0)[1] == pytest.approx(0.0, abs=1e-12) and pan_gains(1.0)[0] == pytest.approx(0.0, abs=1e-12)
+    aug = AugmentConfig(vocal_pan_prob=1.0, vocal_pan_width=0.8, mixup_prob=0.0, identity_prob=0.0)
+    ds = SupervisedDataset(cache, W, samples_per_epoch=40, seed=4, augment=aug)
+    positions = []
+    for i in range(40):
+        item, p = ds[i], ds.plan(i)
+        assert torch.equal(item["mix"], item["instrumental"] + item["vocals"])
+        inst, voc = expected_item(ds, p)
+        np.testing.assert_allclose(item["vocals"].numpy(), voc.T, atol=2e-6)
+        if p["kind"] == "voxaug":
+            left, right = p["vocals"][0]["pan"]
+            positions.append(right ** 2 - left ** 2)
+    assert min(positions) < -0.3 and max(positions) > 0.3  # spread over the stereo field, both sides
+    # Off (the default) draws nothing: the plans of existing configurations are unchanged.
+    plain = SupervisedDataset(cache, W, samples_per_epoch=40, seed=4)
+    assert all("pan" not in v for i in range(40) if plain.plan(i)["kind"] == "voxaug"
+               for v in plain.plan(i)["vocals"])
+    with pytest.raises(ValueError):
+        AugmentConfig(vocal_pan_width=1.5)
 
 
 def test_identity_items_have_silent_vocals(cache):

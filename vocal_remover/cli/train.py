@@ -13,6 +13,24 @@ import typer
 from vocal_remover.cli.common import ProgressMode, console, guarded
 
 
+def _augment(text: str) -> dict:
+    """`--augment vocal_pan_prob=0.5,instrumental_gain_db=-3:3` -> {"vocal_pan_prob": 0.5, ...}."""
+    from vocal_remover.errors import ConfigError
+
+    out: dict = {}
+    for item in (t.strip() for t in text.split(",")):
+        if not item:
+            continue
+        name, sep, value = item.partition("=")
+        try:
+            if not sep:
+                raise ValueError
+            out[name.strip()] = [float(v) for v in value.split(":")] if ":" in value else float(value)
+        except ValueError:
+            raise ConfigError(f"--augment {item!r}", "expected name=number or name=low:high") from None
+    return out
+
+
 def _numbers(text: str, name: str, kind: type = int) -> list:
     """Comma-separated numbers of an option (`--cropsizes 256,512`, `--data-weights 1,0.25`)."""
     from vocal_remover.errors import ConfigError
@@ -76,7 +94,7 @@ def _run(mode: str, *, data, val_data, layout, preset, model_config, checkpoint,
          stage_steps, batch_size, accum, lr, lr_floor, warmup, decay_power, weight_decay, grad_clip, device,
          precision, compile_model, activation_checkpointing, workers, samples_per_epoch, val_every,
          checkpoint_every, keep_last, seed, tensorboard, wandb, progress, quiet, data_weights, max_minutes,
-         **finetune) -> None:
+         augment="", **finetune) -> None:
     from vocal_remover.errors import ConfigError
     from vocal_remover.model import get_preset
     from vocal_remover.train.config import TrainConfig
@@ -101,7 +119,8 @@ def _run(mode: str, *, data, val_data, layout, preset, model_config, checkpoint,
             model = get_preset(preset).to_dict()
         stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
         cfg = TrainConfig(
-            mode=mode, data=[str(d) for d in data], val_data=str(val_data) if val_data else None, layout=layout,
+            mode=mode, data=[str(d) for d in data], val_data=str(val_data[0]) if val_data else None,
+            extra_val_data=[str(v) for v in (val_data or [])[1:]], layout=layout,
             run_dir=str(run_dir or Path("runs") / f"{mode}-{stamp}"), model=model,
             init_from=str(checkpoint) if checkpoint else None, seed=seed, steps=steps,
             cropsizes=_numbers(cropsizes, "--cropsizes"), stage_steps=_numbers(stage_steps, "--stage-steps"),
@@ -111,7 +130,8 @@ def _run(mode: str, *, data, val_data, layout, preset, model_config, checkpoint,
             precision=precision, compile=compile_model, activation_checkpointing=activation_checkpointing,
             workers=workers, samples_per_epoch=samples_per_epoch, val_every=val_every,
             checkpoint_every=checkpoint_every, keep_last=keep_last, tensorboard=tensorboard, wandb=wandb,
-            data_weights=_numbers(data_weights, "--data-weights", float), max_minutes=max_minutes, **finetune)
+            data_weights=_numbers(data_weights, "--data-weights", float), max_minutes=max_minutes,
+            augment=_augment(augment), **finetune)
         if Path(cfg.run_dir, "checkpoints", "last.pt").exists():
             raise ConfigError(f"--run-dir {cfg.run_dir}", "already holds a run; pass --resume to continue it")
     mode_ = progress if not quiet else ProgressMode.none
@@ -143,7 +163,8 @@ def _config_of(source: Path) -> dict:
 
 # Options shared by both commands.
 DATA = typer.Option(None, "--data", "-d", help="Dataset folder or cache (repeatable).")
-VAL_DATA = typer.Option(None, "--val-data", help="Validation tracks (stems layout) or their cache.")
+VAL_DATA = typer.Option(None, "--val-data", help="Validation tracks (stems layout) or their cache; repeat it to "
+                        "report more sets (the best checkpoint is chosen on their mean).")
 LAYOUT = typer.Option("auto", "--layout", help="auto, stems, pairs, pools or mixes.")
 PRESET = typer.Option("small", "--preset", "-p", help="Model preset (see `models list`).")
 MODEL_CONFIG = typer.Option(None, "--model-config", help="JSON file of model config fields (overrides --preset).")
@@ -155,7 +176,7 @@ MAX_MINUTES = typer.Option(0.0, "--max-minutes", help="Stop (validate, save) aft
 
 @guarded
 def pretrain(
-    data: Optional[List[Path]] = DATA, val_data: Optional[Path] = VAL_DATA, layout: str = LAYOUT,
+    data: Optional[List[Path]] = DATA, val_data: Optional[List[Path]] = VAL_DATA, layout: str = LAYOUT,
     preset: str = PRESET, model_config: Optional[Path] = MODEL_CONFIG, run_dir: Optional[Path] = RUN_DIR,
     resume: bool = RESUME, data_weights: str = DATA_WEIGHTS, max_minutes: float = MAX_MINUTES,
     steps: int = typer.Option(1000, "--steps", help="Optimizer steps in total (0: as many as fit --max-minutes)."),
@@ -191,7 +212,7 @@ def finetune(
     checkpoint: Optional[Path] = typer.Option(None, "--checkpoint", "-c",
                                               help="Pretraining/training checkpoint, run directory or model folder "
                                                    "to start from (else --preset from scratch)."),
-    data: Optional[List[Path]] = DATA, val_data: Optional[Path] = VAL_DATA, layout: str = LAYOUT,
+    data: Optional[List[Path]] = DATA, val_data: Optional[List[Path]] = VAL_DATA, layout: str = LAYOUT,
     preset: str = PRESET, model_config: Optional[Path] = MODEL_CONFIG, run_dir: Optional[Path] = RUN_DIR,
     resume: bool = RESUME, data_weights: str = DATA_WEIGHTS, max_minutes: float = MAX_MINUTES,
     strategy: str = typer.Option("full", "--strategy",
@@ -200,6 +221,8 @@ def finetune(
     last_n: int = typer.Option(1, "--last-n", help="Levels trained by --strategy last-n-decoders."),
     wave_weight: float = typer.Option(0.0, "--wave-weight", help="Weight of a waveform L1 term."),
     voxaug: bool = typer.Option(True, "--voxaug/--no-voxaug", help="Remix any vocal over any accompaniment."),
+    augment: str = typer.Option("", "--augment", help="Augmentation overrides, e.g. vocal_pan_prob=0.5,"
+                                "instrumental_gain_db=-3:3 (fields of data/augment.py's AugmentConfig)."),
     adversarial: bool = typer.Option(False, "--adversarial", help="GAN finetuning with a PatchGAN discriminator."),
     adv_lambda_l1: float = typer.Option(100.0, "--adv-lambda-l1"),
     steps: int = typer.Option(1000, "--steps", help="Optimizer steps in total (0: as many as fit --max-minutes)."),

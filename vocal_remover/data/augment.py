@@ -7,7 +7,7 @@ vocal; then L/R swap of the example (p 0.5), identity examples (mixture = instru
 STFT, which is the same thing (the STFT is linear) and keeps mixture = instrumental + vocals exactly.
 
 Extras not in the seed, off by default until shown to help on the validation set: vocal polarity
-inversion and a random instrumental gain.
+inversion, a random instrumental gain and random stereo placement (panning) of vocals.
 """
 
 from __future__ import annotations
@@ -25,6 +25,11 @@ class AugmentConfig:
     vocal_gain_db: tuple[float, float] = (-6.0, 3.0)  # gain of the vocal against the instrumental
     instrumental_gain_db: tuple[float, float] = (0.0, 0.0)
     vocal_polarity_prob: float = 0.0  # invert the vocal (extra; off until it is shown to help)
+    # Stereo placement: with this probability a vocal is panned (constant power) to a random position
+    # within +-vocal_pan_width of the centre (1 = hard left/right). Mono pools (solo singing) are stored
+    # as two equal channels; this spreads them over the stereo field as real mixes do.
+    vocal_pan_prob: float = 0.0
+    vocal_pan_width: float = 0.5
     swap_prob: float = 0.5  # L/R swap of the whole example
     identity_prob: float = 0.025  # mixture = instrumental, vocals silent
     mixup_prob: float = 0.5  # blend with a second example: lam * a + (1 - lam) * b for every stem
@@ -36,6 +41,8 @@ class AugmentConfig:
                 raise ValueError(f"AugmentConfig.{name} must be in [0, 1], got {value}")
             if name.endswith("_db") and (len(value) != 2 or value[0] > value[1]):
                 raise ValueError(f"AugmentConfig.{name} must be a (low, high) range, got {value}")
+        if not 0.0 <= self.vocal_pan_width <= 1.0:
+            raise ValueError(f"AugmentConfig.vocal_pan_width must be in [0, 1], got {self.vocal_pan_width}")
         if self.mixup_alpha <= 0:
             raise ValueError(f"AugmentConfig.mixup_alpha must be positive, got {self.mixup_alpha}")
 
@@ -51,3 +58,12 @@ class AugmentConfig:
 
 def db_to_gain(db: float) -> float:
     return float(10.0 ** (db / 20.0))
+
+
+def pan_gains(position: float) -> tuple[float, float]:
+    """Constant-power (left, right) gains for a position in [-1, 1]; the centre (0) gives (1, 1), so an
+    unpanned vocal keeps its level."""
+    import math
+
+    angle = (position + 1.0) * math.pi / 4.0  # 0 (left) .. pi/2 (right)
+    return math.sqrt(2.0) * math.cos(angle), math.sqrt(2.0) * math.sin(angle)

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from vocal_remover.data.augment import AugmentConfig, db_to_gain
+from vocal_remover.data.augment import AugmentConfig, db_to_gain, pan_gains
 from vocal_remover.data.cache import AudioCache, TrackRecord
 from vocal_remover.data.masking import sample_token_modes
 from vocal_remover.data.sampling import item_rng
@@ -210,10 +210,14 @@ class SupervisedDataset(_CropDataset):
     def _vocal_plan(self, rng: np.random.Generator, gain_db: tuple[float, float]) -> dict[str, Any]:
         a = self.augment
         cache, t = self.vocals.pick(rng)
-        return {"cache": cache, "track": t.id, "start": self.vocals.start(rng, t, self.segment),
+        plan = {"cache": cache, "track": t.id, "start": self.vocals.start(rng, t, self.segment),
                 "gain": db_to_gain(rng.uniform(*gain_db)), "swap": bool(rng.random() < a.vocal_swap_prob),
                 "mute": int(rng.integers(2)) if rng.random() < a.vocal_mute_prob else -1,
                 "invert": bool(rng.random() < a.vocal_polarity_prob)}
+        # Drawn only when enabled, so that the items of existing configurations stay what they were.
+        if a.vocal_pan_prob > 0 and rng.random() < a.vocal_pan_prob:
+            plan["pan"] = pan_gains(rng.uniform(-a.vocal_pan_width, a.vocal_pan_width))
+        return plan
 
     def _example_plan(self, rng: np.random.Generator) -> dict[str, Any]:
         a = self.augment
@@ -251,6 +255,8 @@ class SupervisedDataset(_CropDataset):
         x = x * np.float32(-v["gain"] if v["invert"] else v["gain"])
         if v["mute"] >= 0:
             x[v["mute"]] = 0.0
+        if "pan" in v:
+            x = x * np.array(v["pan"], dtype=np.float32)[:, None]
         return x
 
     def _render_example(self, p: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:

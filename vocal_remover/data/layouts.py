@@ -6,7 +6,8 @@ Four layouts (see the README, "Datasets and the cache"):
   ``instrumental.*`` (or several non-vocal stems such as ``drums``, ``bass``, ``other`` that are summed);
   ``mixture.*`` is used as the mixture when present, otherwise the mixture is the sum of the stems.
 * ``pairs``  tsurumeso's ``mixtures/`` + ``instruments/``, matched by file name (never by sort order).
-* ``pools``  a folder of vocal stems and a folder of instrumentals, combined at random in training.
+* ``pools``  a folder of vocal stems and/or a folder of instrumentals, combined at random in training
+  (either may be alone: a vocals-only pool such as solo singing, or an instrumental-only pool).
 * ``mixes``  any folder of unlabeled music (pretraining).
 
 Discovery only looks at names; nothing is decoded here. Every file that is not used is reported
@@ -127,6 +128,11 @@ def detect_layout(path: str | Path) -> str | None:
     if _child_dir(p, POOL_VOCAL_DIRS) and _child_dir(p, POOL_INST_DIRS):
         return "pools"
     files = _audio_files(p)
+    # A vocals/ or instrumentals/ folder holding every audio file: a one-sided pool.
+    for names in (POOL_VOCAL_DIRS, POOL_INST_DIRS):
+        only = _child_dir(p, names)
+        if only is not None and files and all(only in f.parents for f in files):
+            return "pools"
     if any(f.stem.lower() in VOCAL_STEMS for f in files):
         return "stems"
     return "mixes" if files else None
@@ -308,10 +314,12 @@ def _pairs(source: Path, out: Discovery) -> None:
 def _pools(source: Path, out: Discovery) -> None:
     voc_root = _child_dir(source, POOL_VOCAL_DIRS) if source.is_dir() else None
     inst_root = _child_dir(source, POOL_INST_DIRS) if source.is_dir() else None
-    if voc_root is None or inst_root is None:
-        out.problems.append(Problem(str(source), "pools layout needs a vocals/ and an instrumentals/ folder", "error"))
+    if voc_root is None and inst_root is None:
+        out.problems.append(Problem(str(source), "pools layout needs a vocals/ or an instrumentals/ folder", "error"))
         return
     for role, root in (("vocals", voc_root), ("instrumental", inst_root)):
+        if root is None:
+            continue
         files = _audio_files(root)
         if not files:
             out.problems.append(Problem(str(root), "no audio files in this folder", "error"))

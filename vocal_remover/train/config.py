@@ -21,6 +21,9 @@ class TrainConfig:
     run_dir: str
     model: dict[str, Any]  # ModelConfig fields
     val_data: str | None = None
+    # More validation sets, reported beside val_data (keys prefixed with the set's folder name); the best
+    # checkpoint is chosen on the mean SDR over all sets.
+    extra_val_data: list[str] = field(default_factory=list)
     init_from: str | None = None  # finetune: checkpoint or model folder the weights come from
     layout: str = "auto"
     data_weights: list[float] = field(default_factory=list)  # sampling weight per --data (default: equal per track)
@@ -61,6 +64,8 @@ class TrainConfig:
     last_n: int = 1
     wave_weight: float = 0.0
     voxaug: bool = True
+    # Overrides of AugmentConfig fields (data/augment.py), e.g. {"vocal_pan_prob": 0.5}.
+    augment: dict[str, Any] = field(default_factory=dict)
     adversarial: bool = False
     adv_lambda_l1: float = 100.0
     adv_lr: float = 1e-4
@@ -100,9 +105,18 @@ class TrainConfig:
                               f"--adversarial needs crop sizes of at least {ADVERSARIAL_MIN_FRAMES} frames")
         if self.warmup < 0 or self.lr <= 0 or self.lr_floor < 0 or self.lr_floor > self.lr:
             raise ConfigError("learning rate", "need lr > 0, 0 <= lr_floor <= lr and warmup >= 0")
+        try:
+            self.augment_config()
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"--augment {self.augment}", str(exc).replace("AugmentConfig.", "")) from None
         max_crop = self.model.get("max_cropsize")
         if max_crop and max(self.cropsizes) > max_crop and self.model.get("norm") == "frame":
             raise ConfigError(f"--cropsizes {self.cropsizes}", f"exceed the model's max_cropsize {max_crop}")
+
+    def augment_config(self):
+        from vocal_remover.data.augment import AugmentConfig
+
+        return AugmentConfig(**{k: tuple(v) if isinstance(v, (list, tuple)) else v for k, v in self.augment.items()})
 
     def stage_at(self, step: int) -> int:
         """Index of the curriculum stage that optimizer step `step` (0-based) belongs to."""

@@ -62,6 +62,13 @@ def _git_commit() -> str | None:
         return None
 
 
+def val_set_name(path: str) -> str:
+    """A metric prefix for a validation set: its folder name in lower case, non-alphanumerics as '_'."""
+    import re
+
+    return re.sub(r"[^a-z0-9]+", "_", Path(path).name.lower()).strip("_") or "val"
+
+
 class Trainer:
     def __init__(self, cfg: TrainConfig, *, callback: Callback | None = None, resume: bool = False):
         self.cfg = cfg
@@ -149,10 +156,12 @@ class Trainer:
         cfg = self.cfg
         hop = self.model_config.hop_length
         # Rank 0 caches raw folders first; the other ranks then find the finished cache.
-        sources = list(cfg.data) + ([cfg.val_data] if cfg.val_data else [])
+        val_sources = ([cfg.val_data] if cfg.val_data else []) + list(cfg.extra_val_data)
         if self.dist.is_main:
-            for d in sources:
-                ensure_cache(Path(d), layout=cfg.layout if d != cfg.val_data else "auto")
+            for d in cfg.data:
+                ensure_cache(Path(d), layout=cfg.layout)
+            for d in val_sources:
+                ensure_cache(Path(d), layout="auto")
         D.barrier(self.dist)
         caches = [AudioCache.open(ensure_cache(Path(d), layout=cfg.layout)) for d in cfg.data]
         self.fingerprint = ",".join(c.fingerprint for c in caches)
@@ -163,10 +172,14 @@ class Trainer:
                                            seed=cfg.seed, weights=weights)
         else:
             self.dataset = SupervisedDataset(caches, crop, hop_length=hop, samples_per_epoch=cfg.samples_per_epoch,
-                                             seed=cfg.seed, voxaug=cfg.voxaug, weights=weights)
+                                             seed=cfg.seed, voxaug=cfg.voxaug, weights=weights,
+                                             augment=cfg.augment_config())
         self.sampler = EpochSampler(len(self.dataset), seed=cfg.seed, rank=self.dist.rank,
                                     world_size=self.dist.world_size)
         self.val_cache = AudioCache.open(ensure_cache(Path(cfg.val_data), layout="auto")) if cfg.val_data else None
+        # Extra validation sets: SDR only, keys prefixed with a name taken from the folder.
+        self.extra_val = [(val_set_name(d), AudioCache.open(ensure_cache(Path(d), layout="auto")))
+                          for d in cfg.extra_val_data] if cfg.val_data else []
         self.val_crops = (ValidationCrops(self.val_cache, min(cfg.cropsizes), hop_length=hop)
                           if self.val_cache is not None else None)
 
@@ -297,20 +310,26 @@ class Trainer:
         window = min(self.cfg.val_windows, self.model_config.max_cropsize)
         precision = {torch.bfloat16: "bf16", torch.float16: "fp16"}.get(self.dtype, "fp32")  # as trained
         sep = Separator(loaded, device=str(self.device), precision=precision, window=window, optimize_layout=False)
-        vocals, inst = [], []
-        for track in self.val_cache.tracks:
-            n = track.num_samples
-            mix = self.val_cache.read(track.id, "mixture", 0, n)
-            out = sep.separate_array(mix)
-            vocals.append(global_sdr(self.val_cache.read(track.id, "vocals", 0, n), out["vocals"]))
-            inst.append(global_sdr(self.val_cache.read(track.id, "instrumental", 0, n), out["instrumental"]))
-        return {"vocals_sdr": float(np.median(vocals)), "instrumental_sdr": float(np.median(inst))}
+        metrics: dict[str, float] = {}
+        for prefix, cache in [("", self.val_cache)] + [(f"{name}_", c) for name, c in self.extra_val]:
+            vocals, inst = [], []
+            for track in cache.tracks:
+                n = track.num_samples
+                out = sep.separate_array(cache.read(track.id, "mixture", 0, n))
+                vocals.append(global_sdr(cache.read(track.id, "vocals", 0, n), out["vocals"]))
+                inst.append(global_sdr(cache.read(track.id, "instrumental", 0, n), out["instrumental"]))
+            metrics[f"{prefix}vocals_sdr"] = float(np.median(vocals))
+            metrics[f"{prefix}instrumental_sdr"] = float(np.median(inst))
+        return metrics
 
     def _is_better(self, metrics: dict[str, float]) -> bool:
         if not metrics:
             return False
         if "vocals_sdr" in metrics:
-            score = 0.5 * (metrics["vocals_sdr"] + metrics["instrumental_sdr"])
+            # The mean over validation sets of each set's (vocals + instrumental) / 2.
+            prefixes = [""] + [f"{name}_" for name, _ in self.extra_val]
+            score = float(np.mean([0.5 * (metrics[f"{p}vocals_sdr"] + metrics[f"{p}instrumental_sdr"])
+                                   for p in prefixes]))
             key = "mean_sdr"
         else:
             score, key = -metrics["val_loss"], "neg_val_loss"

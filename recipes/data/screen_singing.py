@@ -1,0 +1,215 @@
+"""Screen an instrumental pool for singing, and write the parts that do not sing as a clean pool.
+
+Method: the packaged default model separates each file; for every 10-second chunk the energy of its
+vocal estimate relative to the chunk's mixture energy (dB) is the chunk's "vocal score". Instruments leak
+into a separation model's vocal estimate too, so the score of a purely instrumental chunk is not -inf: the
+threshold is chosen on material with known stems (`calibrate`): chunks of real accompaniments (no vocals)
+against chunks of real mixtures whose true vocals are audible. A chunk scoring above the threshold is
+dropped; so is a near-silent one (mixture below -50 dBFS RMS: it teaches nothing). Runs of kept chunks are
+written as FLAC files; files are capped at --max-seconds from their start (game music loops).
+
+    # 1. the threshold, from stems you know (folders of <track>/{vocals,accompaniment}.*)
+    python recipes/data/screen_singing.py calibrate ../shared/data/musdb7/train data/eir-train \
+        --report data/screen-calibration.json
+    # 2. screen the pool (resumable: per-file results are kept in OUT/.screen/)
+    python recipes/data/screen_singing.py screen data/debian-instrumentals/instrumentals \
+        -o data/debian-screened --threshold DB
+
+The screened pool is OUT/instrumentals/<package>/<file>__<start>s.flac (an instrumental-only `pools`
+layout for `vocal-remover cache`), and OUT/screen-report.json lists every chunk's score and decision.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+
+CHUNK_SECONDS = 10.0
+SILENCE_DBFS = -50.0
+RATE = 44100
+AUDIO = (".ogg", ".opus", ".flac", ".wav", ".mp3")
+
+
+def _separator(threads: int):
+    import torch
+
+    from vocal_remover.separator import Separator
+
+    torch.set_num_threads(threads)
+    # Non-overlapping 256-frame windows: seams do not matter for an energy estimate, and it is the cheapest.
+    return Separator("default", device="cpu", window=256, overlap=0.0, offline=True)
+
+
+def _energy_db(x: np.ndarray) -> float:
+    return float(10 * np.log10(np.mean(np.square(x, dtype=np.float64)) + 1e-12))
+
+
+def chunk_scores(sep, audio: np.ndarray) -> list[dict]:
+    """Per 10-s chunk of (n, 2) audio at 44.1 kHz: mixture level (dBFS) and vocal score (dB)."""
+    vocals = sep.separate_array(audio, RATE)["vocals"]
+    size = int(CHUNK_SECONDS * RATE)
+    out = []
+    for start in range(0, len(audio), size):
+        mix, voc = audio[start:start + size], vocals[start:start + size]
+        if len(mix) < RATE:  # a last sliver under a second joins nothing and is dropped
+            break
+        level = _energy_db(mix)
+        out.append({"start": start / RATE, "end": (start + len(mix)) / RATE, "level_dbfs": round(level, 2),
+                    "vocal_score_db": round(_energy_db(voc) - level, 2)})
+    return out
+
+
+def _read(path: Path, max_seconds: float | None = None) -> np.ndarray:
+    from vocal_remover.audio import read_audio, to_stereo
+
+    audio, _ = read_audio(path, RATE)
+    if max_seconds:
+        audio = audio[:int(max_seconds * RATE)]
+    return to_stereo(audio)
+
+
+def calibrate(args: argparse.Namespace) -> None:
+    """Scores of accompaniment chunks (negatives) and of mixture chunks with audible true vocals
+    (positives, true vocal energy above -20 dB of the mixture), and the trade-off of thresholds."""
+    sep = _separator(args.threads)
+    negatives, positives = [], []
+    tracks = sorted(p for root in args.stems for p in Path(root).iterdir() if p.is_dir())
+    for k, track in enumerate(tracks, 1):
+        files = {f.stem.lower(): f for f in track.iterdir() if f.suffix.lower() in AUDIO}
+        if "vocals" not in files or "accompaniment" not in files:
+            continue
+        voc, acc = _read(files["vocals"]), _read(files["accompaniment"])
+        n = min(len(voc), len(acc))
+        voc, acc = voc[:n], acc[:n]
+        for c in chunk_scores(sep, acc):
+            if c["level_dbfs"] > SILENCE_DBFS:
+                negatives.append(c["vocal_score_db"])
+        mix = acc + voc
+        for c in chunk_scores(sep, mix):
+            s, e = int(c["start"] * RATE), int(c["end"] * RATE)
+            true_ratio = _energy_db(voc[s:e]) - _energy_db(mix[s:e])
+            if c["level_dbfs"] > SILENCE_DBFS and true_ratio > -20:
+                positives.append(c["vocal_score_db"])
+        print(f"[{k}/{len(tracks)}] {track.name}: {len(negatives)} negative, {len(positives)} positive chunks",
+              file=sys.stderr, flush=True)
+    neg, pos = np.array(negatives), np.array(positives)
+    table = []
+    for t in np.arange(-30.0, 0.01, 0.5):
+        table.append({"threshold_db": float(t), "singing_caught": float(np.mean(pos > t)),
+                      "instrumental_dropped": float(np.mean(neg > t))})
+    report = {"chunks": {"negative": len(neg), "positive": len(pos)},
+              "negative_percentiles": {str(q): float(np.percentile(neg, q)) for q in (50, 90, 95, 99)},
+              "positive_percentiles": {str(q): float(np.percentile(pos, q)) for q in (1, 5, 10, 50)},
+              "tradeoff": table, "negatives": negatives, "positives": positives}
+    Path(args.report).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.report).write_text(json.dumps(report, indent=1))
+    for row in table[::2]:
+        print(f"threshold {row['threshold_db']:6.1f} dB: singing caught {100 * row['singing_caught']:5.1f}%, "
+              f"instrumental dropped {100 * row['instrumental_dropped']:5.1f}%")
+
+
+def _runs(chunks: list[dict], threshold: float) -> list[tuple[float, float]]:
+    """Contiguous runs of kept chunks as (start, end) seconds."""
+    runs: list[tuple[float, float]] = []
+    for c in chunks:
+        if c["keep"]:
+            if runs and abs(runs[-1][1] - c["start"]) < 1e-6:
+                runs[-1] = (runs[-1][0], c["end"])
+            else:
+                runs.append((c["start"], c["end"]))
+    return runs
+
+
+def screen(args: argparse.Namespace) -> None:
+    import soundfile as sf
+
+    src, out = Path(args.pool), Path(args.output)
+    state = out / ".screen"
+    state.mkdir(parents=True, exist_ok=True)
+    files = sorted(p for p in src.rglob("*") if p.is_file() and p.suffix.lower() in AUDIO)
+    sep = None
+    report = []
+    for k, f in enumerate(files, 1):
+        rel = f.relative_to(src)
+        key = hashlib.sha1(f"{rel}|{args.max_seconds}".encode()).hexdigest()[:16]
+        done = state / f"{key}.json"
+        if done.exists():  # resumable: this file was screened and written before
+            report.append(json.loads(done.read_text()))
+            continue
+        sep = sep or _separator(args.threads)
+        entry: dict = {"file": str(rel)}
+        try:
+            audio = _read(f, args.max_seconds)
+        except Exception as exc:  # a file that does not decode is reported and skipped
+            entry["error"] = str(exc).splitlines()[0][:200]
+            chunks = []
+        else:
+            chunks = chunk_scores(sep, audio)
+        for c in chunks:
+            c["keep"] = c["level_dbfs"] > SILENCE_DBFS and c["vocal_score_db"] <= args.threshold
+        entry["chunks"] = chunks
+        entry["written"] = []
+        for s, e in _runs(chunks, args.threshold):
+            if e - s < args.min_seconds:
+                continue
+            name = f"{rel.with_suffix('').as_posix().replace('/', '__')}__{int(s):04d}s.flac"
+            dest = out / "instrumentals" / rel.parts[0] / name
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            tmp = dest.with_name(f".{dest.name}.partial")
+            sf.write(tmp, audio[int(s * RATE):int(e * RATE)], RATE, subtype="PCM_16", format="FLAC")
+            os.replace(tmp, dest)
+            entry["written"].append(str(dest.relative_to(out)))
+        tmp = done.with_suffix(".partial")
+        tmp.write_text(json.dumps(entry))
+        os.replace(tmp, done)
+        report.append(entry)
+        kept = sum(c["end"] - c["start"] for c in chunks if c["keep"])
+        total = sum(c["end"] - c["start"] for c in chunks)
+        print(f"[{k}/{len(files)}] {rel}: kept {kept:.0f} of {total:.0f} s", file=sys.stderr, flush=True)
+    summary = {"threshold_db": args.threshold, "max_seconds": args.max_seconds, "files": len(report),
+               "errors": [e["file"] for e in report if "error" in e]}
+    by_pkg: dict[str, dict[str, float]] = {}
+    for e in report:
+        pkg = Path(e["file"]).parts[0]
+        d = by_pkg.setdefault(pkg, {"seconds": 0.0, "sung_seconds": 0.0, "silent_seconds": 0.0, "kept_seconds": 0.0})
+        for c in e["chunks"]:
+            span = c["end"] - c["start"]
+            d["seconds"] += span
+            if c["level_dbfs"] <= SILENCE_DBFS:
+                d["silent_seconds"] += span
+            elif c["vocal_score_db"] > args.threshold:
+                d["sung_seconds"] += span
+            if c["keep"]:
+                d["kept_seconds"] += span
+    summary["packages"] = {k: {n: round(v / 60, 1) for n, v in d.items()} | {"unit": "minutes"}
+                           for k, d in sorted(by_pkg.items())}
+    (out / "screen-report.json").write_text(json.dumps({"summary": summary, "files": report}, indent=1))
+    print(json.dumps(summary, indent=1))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    c = sub.add_parser("calibrate", help="choose the threshold on stems with known vocals")
+    c.add_argument("stems", nargs="+", help="folders of <track>/{vocals,accompaniment}.*")
+    c.add_argument("--report", default="screen-calibration.json")
+    c.add_argument("--threads", type=int, default=1)
+    s = sub.add_parser("screen", help="score every chunk of a pool and write what does not sing")
+    s.add_argument("pool", help="folder of instrumental music (one subfolder per source)")
+    s.add_argument("-o", "--output", required=True)
+    s.add_argument("--threshold", type=float, required=True, help="vocal score (dB) above which a chunk sings")
+    s.add_argument("--max-seconds", type=float, default=240.0, help="use at most this much of each file")
+    s.add_argument("--min-seconds", type=float, default=10.0, help="shortest run of kept chunks written")
+    s.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args()
+    {"calibrate": calibrate, "screen": screen}[args.command](args)
+
+
+if __name__ == "__main__":
+    main()

@@ -121,18 +121,22 @@ def test_apply_token_masking():
 def test_pretrain_items_are_mixture_crops_and_deterministic(cache):
     ds = PretrainDataset(cache, W, samples_per_epoch=40, seed=1)
     twin = PretrainDataset(cache, W, samples_per_epoch=40, seed=1)
-    swaps = 0
+    swaps, layouts = 0, set()
     for i in range(40):
         item, p = ds[i], ds.plan(i)
         assert item["audio"].shape == (2, S) and item["token_mode"].shape == (W,)
         t = cache.track(p["track"])
-        assert t.has("mixture") and t.layout in ("stems", "mixes")  # pools have no mixtures
-        ref = cache.read(t.id, "mixture", p["start"], S)
+        layouts.add(t.layout)
+        # mixtures, and instrumental-only pool recordings (music too); never a vocals-only recording
+        role = "mixture" if t.has("mixture") else "instrumental"
+        assert t.has(role) and (t.layout != "pools" or t.stored == ("instrumental",))
+        ref = cache.read(t.id, role, p["start"], S)
         ref = ref[:, ::-1] if p["swap"] else ref
         assert torch.equal(item["audio"], torch.from_numpy(np.ascontiguousarray(ref.T)))
         assert torch.equal(item["audio"], twin[i]["audio"]) and torch.equal(item["token_mode"], twin[i]["token_mode"])
         swaps += p["swap"]
     assert 10 <= swaps <= 30
+    assert layouts == {"stems", "pools", "mixes"}
     assert stft(ds[0]["audio"], 2048, 1024).shape[-1] == W  # exactly W centred frames
     ds.set_epoch(1)
     assert not torch.equal(ds[0]["audio"], twin[0]["audio"])
@@ -272,8 +276,11 @@ def test_pools_only_and_unusable_caches(cache):
         SupervisedDataset(pools, W, samples_per_epoch=10, voxaug=False)
     with pytest.raises(DataError):
         SupervisedDataset(cache.select(layouts=["mixes"]), W, samples_per_epoch=10)
+    # instrumental pool recordings are music to pretrain on; vocals alone are not
+    assert {PretrainDataset(pools, W, samples_per_epoch=10).plan(i)["track"] for i in range(10)} == {
+        t.id for t in pools.tracks if t.stored == ("instrumental",)}
     with pytest.raises(DataError):
-        PretrainDataset(pools, W, samples_per_epoch=10)
+        PretrainDataset(pools.select(roles=["vocals"]), W, samples_per_epoch=10)
     with pytest.raises(DataError):
         ValidationCrops(pools, W)
 

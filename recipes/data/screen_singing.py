@@ -78,7 +78,7 @@ def calibrate(args: argparse.Namespace) -> None:
     """Scores of accompaniment chunks (negatives) and of mixture chunks with audible true vocals
     (positives, true vocal energy above -20 dB of the mixture), and the trade-off of thresholds."""
     sep = _separator(args.threads)
-    negatives, positives = [], []
+    negatives, positives, positive_true = [], [], []
     tracks = sorted(p for root in args.stems for p in Path(root).iterdir() if p.is_dir())
     for k, track in enumerate(tracks, 1):
         files = {f.stem.lower(): f for f in track.iterdir() if f.suffix.lower() in AUDIO}
@@ -96,6 +96,7 @@ def calibrate(args: argparse.Namespace) -> None:
             true_ratio = _energy_db(voc[s:e]) - _energy_db(mix[s:e])
             if c["level_dbfs"] > SILENCE_DBFS and true_ratio > -20:
                 positives.append(c["vocal_score_db"])
+                positive_true.append(round(true_ratio, 2))
         print(f"[{k}/{len(tracks)}] {track.name}: {len(negatives)} negative, {len(positives)} positive chunks",
               file=sys.stderr, flush=True)
     neg, pos = np.array(negatives), np.array(positives)
@@ -106,7 +107,8 @@ def calibrate(args: argparse.Namespace) -> None:
     report = {"chunks": {"negative": len(neg), "positive": len(pos)},
               "negative_percentiles": {str(q): float(np.percentile(neg, q)) for q in (50, 90, 95, 99)},
               "positive_percentiles": {str(q): float(np.percentile(pos, q)) for q in (1, 5, 10, 50)},
-              "tradeoff": table, "negatives": negatives, "positives": positives}
+              "tradeoff": table, "negatives": negatives, "positives": positives,
+              "positive_true_vocal_ratio_db": positive_true}
     Path(args.report).parent.mkdir(parents=True, exist_ok=True)
     Path(args.report).write_text(json.dumps(report, indent=1))
     for row in table[::2]:
@@ -133,6 +135,8 @@ def screen(args: argparse.Namespace) -> None:
     state = out / ".screen"
     state.mkdir(parents=True, exist_ok=True)
     files = sorted(p for p in src.rglob("*") if p.is_file() and p.suffix.lower() in AUDIO)
+    index, count = (int(v) for v in args.shard.split("/"))
+    mine = set(files[index::count])  # parallel screening: each process takes every count-th file
     sep = None
     report = []
     for k, f in enumerate(files, 1):
@@ -141,6 +145,8 @@ def screen(args: argparse.Namespace) -> None:
         done = state / f"{key}.json"
         if done.exists():  # resumable: this file was screened and written before
             report.append(json.loads(done.read_text()))
+            continue
+        if f not in mine:
             continue
         sep = sep or _separator(args.threads)
         entry: dict = {"file": str(rel)}
@@ -172,6 +178,10 @@ def screen(args: argparse.Namespace) -> None:
         kept = sum(c["end"] - c["start"] for c in chunks if c["keep"])
         total = sum(c["end"] - c["start"] for c in chunks)
         print(f"[{k}/{len(files)}] {rel}: kept {kept:.0f} of {total:.0f} s", file=sys.stderr, flush=True)
+    if len(report) < len(files):
+        print(f"{len(files) - len(report)} files are left to other shards: run once more without --shard "
+              "for the report", file=sys.stderr)
+        return
     summary = {"threshold_db": args.threshold, "max_seconds": args.max_seconds, "files": len(report),
                "errors": [e["file"] for e in report if "error" in e]}
     by_pkg: dict[str, dict[str, float]] = {}
@@ -207,6 +217,7 @@ def main() -> None:
     s.add_argument("--max-seconds", type=float, default=240.0, help="use at most this much of each file")
     s.add_argument("--min-seconds", type=float, default=10.0, help="shortest run of kept chunks written")
     s.add_argument("--threads", type=int, default=1)
+    s.add_argument("--shard", default="0/1", help="I/N: screen only every N-th file, from the I-th (run N at once)")
     args = parser.parse_args()
     {"calibrate": calibrate, "screen": screen}[args.command](args)
 

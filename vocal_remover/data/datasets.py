@@ -143,9 +143,18 @@ class _CropDataset(Dataset):
         return index
 
 
+def _music_role(t: TrackRecord) -> str | None:
+    """What a track offers as unlabeled music: its mixture, else an instrumental-only recording (a pool);
+    a vocals-only recording is not music to pretrain on."""
+    if t.has("mixture"):
+        return "mixture"
+    return "instrumental" if t.has("instrumental") else None
+
+
 class PretrainDataset(_CropDataset):
-    """Random mixture crops for masked pretraining: the mixtures of any cache (`mixes`, and those of
-    `stems` / `pairs` tracks), each track drawn with probability proportional to its length (x weight).
+    """Random music crops for masked pretraining: the mixtures of any cache (`mixes`, and those of
+    `stems` / `pairs` tracks) and instrumental-only pool recordings, each track drawn with probability
+    proportional to its length (x weight).
 
     Item: {"audio": (2, S) float32, "token_mode": (cropsize,) int64} where token_mode is 0 (not selected),
     1 (set to 1), 2 (noised), 3 (selected, unchanged); apply it with `masking.apply_token_masking` after
@@ -156,10 +165,11 @@ class PretrainDataset(_CropDataset):
                  samples_per_epoch: int, seed: int = 0, token_size: int = 64, mask_rate: float = 0.2,
                  swap_prob: float = 0.5, weights: Weights = None):
         super().__init__(cropsize, hop_length, samples_per_epoch, seed)
-        entries = [(c, t, w) for c, t, w in _track_weights(_as_caches(cache), weights) if t.has("mixture")]
+        entries = [(c, t, w) for c, t, w in _track_weights(_as_caches(cache), weights) if _music_role(t)]
         self.pool = _Pool(entries)
         if not len(self.pool):
-            raise DataError("pretraining data", "no track with a mixture (pretraining needs mixes, stems or pairs)")
+            raise DataError("pretraining data", "no music to pretrain on (needs mixes, stems, pairs or "
+                            "instrumental pools)")
         self.token_size, self.mask_rate, self.swap_prob = int(token_size), float(mask_rate), float(swap_prob)
 
     def plan(self, index: int) -> dict[str, Any]:
@@ -173,7 +183,8 @@ class PretrainDataset(_CropDataset):
 
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
         p = self.plan(index)
-        x = p["cache"].read_planar(p["track"], ("mixture",), p["start"], self.segment)["mixture"]
+        role = _music_role(p["cache"].track(p["track"]))
+        x = p["cache"].read_planar(p["track"], (role,), p["start"], self.segment)[role]
         if p["swap"]:
             x = x[::-1]
         return {"audio": _tensor(x), "token_mode": torch.from_numpy(p["token_mode"])}

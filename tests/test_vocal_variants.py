@@ -1,0 +1,39 @@
+"""Pitch-shifted / time-stretched vocal copies: the pitch and the length move by the amounts asked."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from vocal_remover.data.vocal_variants import pick_variant, vocal_variant
+
+RATE = 44100
+
+
+def peak_hz(x: np.ndarray) -> float:
+    spectrum = np.abs(np.fft.rfft(x * np.hanning(len(x))))
+    return float(np.argmax(spectrum) * RATE / len(x))
+
+
+def test_pitch_and_length_follow_the_request():
+    t = np.arange(2 * RATE) / RATE
+    tone = 0.3 * np.sin(2 * np.pi * 440.0 * t)
+    stereo = np.stack([tone, 0.5 * tone], axis=1).astype(np.float32)
+    up = vocal_variant(stereo, RATE, semitones=2.0)
+    assert up.shape == stereo.shape and up.dtype == np.float32
+    middle = slice(RATE // 2, RATE // 2 + 32768)
+    assert peak_hz(up[middle, 0]) == pytest.approx(440.0 * 2 ** (2 / 12), abs=2.0)  # 493.9 Hz
+    assert np.abs(up[middle, 1]).max() == pytest.approx(0.5 * np.abs(up[middle, 0]).max(), rel=0.05)
+    slower = vocal_variant(stereo[:, :1], RATE, stretch=0.8)
+    assert abs(len(slower) - len(stereo) / 0.8) < 2048 and slower.shape[1] == 1
+    assert peak_hz(slower[RATE // 2:RATE // 2 + 32768, 0]) == pytest.approx(440.0, abs=2.0)  # same pitch
+    with pytest.raises(ValueError):
+        vocal_variant(stereo, RATE, stretch=0.0)
+
+
+def test_variant_choice_is_reproducible_and_covers_the_lists():
+    semis, stretches = [-2.0, -1.0, 1.0, 2.0], [0.9, 1.0, 1.1]
+    picks = [pick_variant(f"ssvd/{i}.ogg", semis, stretches) for i in range(200)]
+    assert picks == [pick_variant(f"ssvd/{i}.ogg", semis, stretches) for i in range(200)]
+    assert {p[0] for p in picks} == set(semis) and {p[1] for p in picks} == set(stretches)
+    assert picks != [pick_variant(f"ssvd/{i}.ogg", semis, stretches, seed=1) for i in range(200)]

@@ -165,6 +165,13 @@ def test_cli_finetune_from_a_pretraining_run_and_adversarial(stems_dir, tmp_path
     r = runner.invoke(app, ["pretrain", *common, "--steps", "2", "--val-every", "0", "--run-dir", str(tmp_path / "pre")])
     assert r.exit_code == 0, r.output
     pre = load_checkpoint(tmp_path / "pre" / "checkpoints" / "last.pt")["model"]
+    # pretraining can also continue from earlier weights (a run, a checkpoint or a model folder)
+    r = runner.invoke(app, ["pretrain", *common, "--checkpoint", str(tmp_path / "pre"), "--steps", "1",
+                            "--lr", "1e-12", "--lr-floor", "0", "--val-every", "0", "--run-dir", str(tmp_path / "pre2")])
+    assert r.exit_code == 0, r.output
+    pre2 = load_checkpoint(tmp_path / "pre2" / "checkpoints" / "last.pt")["model"]
+    assert max((pre2[k].float() - v.float()).abs().max().item() for k, v in pre.items()
+               if "running" not in k and "num_batches" not in k) < 1e-6
     r = runner.invoke(app, ["finetune", *common, "--checkpoint", str(tmp_path / "pre" / "checkpoints" / "last.pt"),
                             "--steps", "1", "--lr", "1e-12", "--lr-floor", "0", "--val-every", "0",
                             "--run-dir", str(tmp_path / "ft")])

@@ -174,8 +174,13 @@ DATA_WEIGHTS = typer.Option("", "--data-weights", help="Sampling weight per --da
 MAX_MINUTES = typer.Option(0.0, "--max-minutes", help="Stop (validate, save) after this many minutes; 0: no limit.")
 
 
+CHECKPOINT = typer.Option(None, "--checkpoint", "-c", help="Pretraining/training checkpoint, run directory or model "
+                          "folder to start from (else --preset from scratch).")
+
+
 @guarded
 def pretrain(
+    checkpoint: Optional[Path] = CHECKPOINT,
     data: Optional[List[Path]] = DATA, val_data: Optional[List[Path]] = VAL_DATA, layout: str = LAYOUT,
     preset: str = PRESET, model_config: Optional[Path] = MODEL_CONFIG, run_dir: Optional[Path] = RUN_DIR,
     resume: bool = RESUME, data_weights: str = DATA_WEIGHTS, max_minutes: float = MAX_MINUTES,
@@ -204,14 +209,12 @@ def pretrain(
     quiet: bool = typer.Option(False, "--quiet", "-q"),
 ) -> None:
     """Self-supervised pretraining on unlabeled music (the seed's masked unmasking). Prints the run directory."""
-    _run("pretrain", **{k: v for k, v in locals().items()}, checkpoint=None)
+    _run("pretrain", **{k: v for k, v in locals().items()})
 
 
 @guarded
 def finetune(
-    checkpoint: Optional[Path] = typer.Option(None, "--checkpoint", "-c",
-                                              help="Pretraining/training checkpoint, run directory or model folder "
-                                                   "to start from (else --preset from scratch)."),
+    checkpoint: Optional[Path] = CHECKPOINT,
     data: Optional[List[Path]] = DATA, val_data: Optional[List[Path]] = VAL_DATA, layout: str = LAYOUT,
     preset: str = PRESET, model_config: Optional[Path] = MODEL_CONFIG, run_dir: Optional[Path] = RUN_DIR,
     resume: bool = RESUME, data_weights: str = DATA_WEIGHTS, max_minutes: float = MAX_MINUTES,

@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# Default model v2: more real material, then continue training the packaged model on it.
+#
+#   recipes/default-model-v2.sh data      # fetch, screen, remix pools, cache (resumable)
+#   recipes/default-model-v2.sh arms      # three arms at equal wall time, side by side (1 thread each)
+#   recipes/default-model-v2.sh long ARM  # continue the winning arm for LONG_MINUTES with all threads
+#
+# Every session continues from the packaged model (vocal_remover/models/default), so training accumulates
+# across sessions; the packaged model is replaced only when validation improves (see recipes/README.md).
+# Settings (environment variables, defaults in brackets):
+#   SHARED [../shared/data]  WORK [data]  RUNS [runs/v2]  CACHE [WORK/cache]
+#   ARM_MINUTES [15]  PRETRAIN_MINUTES [5]  LONG_MINUTES [60]  THRESHOLD [-11] (singing screen, dB)
+#   VR [vocal-remover]  PY [python]
+set -euo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+SHARED=${SHARED:-$HERE/../../shared/data}
+WORK=${WORK:-data}
+RUNS=${RUNS:-runs/v2}
+CACHE=${CACHE:-$WORK/cache}
+VR=${VR:-vocal-remover}
+PY=${PY:-python}
+ARM_MINUTES=${ARM_MINUTES:-15}
+PRETRAIN_MINUTES=${PRETRAIN_MINUTES:-5}
+LONG_MINUTES=${LONG_MINUTES:-60}
+THRESHOLD=${THRESHOLD:--11}
+mkdir -p "$WORK" "$RUNS"
+
+# Held-out validation: musdb7/valid and one whole EIR song (7.Francium) that is never trained on.
+VALIDATION=(--val-data "$CACHE/musdb7-valid" --val-data "$CACHE/eir-valid")
+# (a) today's data: MUSDB previews + MIR-1K (band-limited, weighted down)
+DATA_A=(--data "$CACHE/musdb7-train" --data "$CACHE/mir1k" --data-weights 1,0.035)
+# (b) + six EIR songs (real full-band pairs), solo singing (vocals-only pool), screened game music
+#     (instrumental-only pool); weights keep the real full-band pairs about half of each pool's draws
+DATA_B=(--data "$CACHE/musdb7-train" --data "$CACHE/eir-train" --data "$CACHE/mir1k" --data "$CACHE/ssvd"
+        --data "$CACHE/debian-screened" --data-weights 1,1,0.035,0.1,0.1)
+COMMON=(--batch-size 4 --cropsizes 256 --precision bf16 --steps 0 --val-every 100 --checkpoint-every 100
+        --progress json)
+
+data() {
+  # 1. game music from Debian (recipes/data/fetch_instrumentals.sh), screened for singing
+  "$HERE/data/fetch_instrumentals.sh" "$WORK/debian"
+  mkdir -p "$WORK/eir-train" "$WORK/eir-valid"
+  for song in "$SHARED"/eir/*/; do
+    name=$(basename "$song"); dest="$WORK/eir-train"
+    [ "$name" = 7.Francium ] && dest="$WORK/eir-valid"
+    mkdir -p "$dest/$name"
+    ln -sf "$(cd "$song" && pwd)"/vocals.ogg "$dest/$name/vocals.ogg"
+    ln -sf "$(cd "$song" && pwd)"/accompaniment.ogg "$dest/$name/accompaniment.ogg"
+  done
+  [ -e "$WORK/screen-calibration.json" ] || $PY "$HERE/data/screen_singing.py" calibrate \
+      "$SHARED/musdb7/train" "$WORK/eir-train" --report "$WORK/screen-calibration.json"
+  $PY "$HERE/data/screen_singing.py" screen "$WORK/debian/instrumentals" -o "$WORK/debian-screened" \
+      --threshold "$THRESHOLD"
+  # 2. pitch-shifted / time-stretched copies of the vocal stems (a vocals-only pool)
+  $PY "$HERE/data/make_vocal_variants.py" "$SHARED/ssvd/vocals" "$WORK/eir-train" "$SHARED/musdb7/train" \
+      -o "$WORK/vocal-variants"
+  # 3. caches
+  for pair in "$SHARED/musdb7/train:musdb7-train" "$SHARED/musdb7/valid:musdb7-valid" "$SHARED/mir1k:mir1k" \
+              "$SHARED/ssvd:ssvd" "$WORK/eir-train:eir-train" "$WORK/eir-valid:eir-valid" \
+              "$WORK/debian-screened:debian-screened" "$WORK/vocal-variants:vocal-variants"; do
+    $VR cache "${pair%%:*}" -o "$CACHE/${pair##*:}" -j 2 -q
+  done
+}
+
+arms() {
+  # Equal wall time, equal threads, all from the packaged model's weights.
+  export OMP_NUM_THREADS=1
+  local start=(--checkpoint "$HERE/../vocal_remover/models/default" --lr 1e-4 --warmup 20)
+  $VR finetune "${start[@]}" "${DATA_A[@]}" "${VALIDATION[@]}" "${COMMON[@]}" --max-minutes "$ARM_MINUTES" \
+      --run-dir "$RUNS/arm-a" 2>"$RUNS/arm-a.log" &
+  $VR finetune "${start[@]}" "${DATA_B[@]}" "${VALIDATION[@]}" "${COMMON[@]}" --max-minutes "$ARM_MINUTES" \
+      --run-dir "$RUNS/arm-b" 2>"$RUNS/arm-b.log" &
+  # (c) = masked pretraining on all the unlabeled music (mixtures and instrumentals), then (b)'s finetuning
+  ( $VR pretrain --checkpoint "$HERE/../vocal_remover/models/default" \
+        "${DATA_B[@]}" --lr 1e-4 --warmup 20 --batch-size 4 --cropsizes 256 --precision bf16 --steps 0 \
+        --max-minutes "$PRETRAIN_MINUTES" --val-every 0 --checkpoint-every 100 --progress json \
+        --run-dir "$RUNS/arm-c-pretrain" 2>"$RUNS/arm-c-pretrain.log" &&
+    $VR finetune --checkpoint "$RUNS/arm-c-pretrain/checkpoints/last.pt" --lr 1e-4 --warmup 20 "${DATA_B[@]}" \
+        "${VALIDATION[@]}" "${COMMON[@]}" --max-minutes "$((ARM_MINUTES - PRETRAIN_MINUTES))" \
+        --run-dir "$RUNS/arm-c" 2>"$RUNS/arm-c.log" ) &
+  wait
+}
+
+long() {
+  local arm=${1:?which arm run folder to continue}
+  $VR finetune --checkpoint "$arm" "${DATA_B[@]}" "${VALIDATION[@]}" "${COMMON[@]}" --lr 1e-4 --warmup 50 \
+      --max-minutes "$LONG_MINUTES" --run-dir "$RUNS/long" 2>"$RUNS/long.log"
+  $VR export "$RUNS/long" -o "$RUNS/model" --fp16 --overwrite
+  for set in "$SHARED/musdb7/valid" "$WORK/eir-valid"; do
+    $VR evaluate "$set" -m "$HERE/../vocal_remover/models/default" -m "$RUNS/model" --bss off --json -q \
+        > "$RUNS/evaluate-$(basename "$set").json"
+  done
+}
+
+"$@"

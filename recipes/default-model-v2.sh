@@ -2,14 +2,14 @@
 # Default model v2: more real material, then continue training the packaged model on it.
 #
 #   recipes/default-model-v2.sh data      # fetch, screen, remix pools, cache (resumable)
-#   recipes/default-model-v2.sh arms      # three arms at equal wall time, side by side (1 thread each)
-#   recipes/default-model-v2.sh long ARM  # continue the winning arm for LONG_MINUTES with all threads
+#   recipes/default-model-v2.sh arms      # four arms at equal wall time, side by side (1 thread each)
+#   recipes/default-model-v2.sh long ARM DATA-OPTIONS...  # continue the winning arm for LONG_MINUTES
 #
 # Every session continues from the packaged model (vocal_remover/models/default), so training accumulates
 # across sessions; the packaged model is replaced only when validation improves (see recipes/README.md).
 # Settings (environment variables, defaults in brackets):
 #   SHARED [../shared/data]  WORK [data]  RUNS [runs/v2]  CACHE [WORK/cache]
-#   ARM_MINUTES [15]  PRETRAIN_MINUTES [5]  LONG_MINUTES [60]  THRESHOLD [-11] (singing screen, dB)
+#   ARM_MINUTES [20]  PRETRAIN_MINUTES [5]  LONG_MINUTES [60]  THRESHOLD [-5] (singing screen, dB)
 #   VR [vocal-remover]  PY [python]
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -19,10 +19,10 @@ RUNS=${RUNS:-runs/v2}
 CACHE=${CACHE:-$WORK/cache}
 VR=${VR:-vocal-remover}
 PY=${PY:-python}
-ARM_MINUTES=${ARM_MINUTES:-15}
+ARM_MINUTES=${ARM_MINUTES:-20}
 PRETRAIN_MINUTES=${PRETRAIN_MINUTES:-5}
 LONG_MINUTES=${LONG_MINUTES:-60}
-THRESHOLD=${THRESHOLD:--11}
+THRESHOLD=${THRESHOLD:--5}
 mkdir -p "$WORK" "$RUNS"
 
 # Held-out validation: musdb7/valid and one whole EIR song (7.Francium) that is never trained on.
@@ -33,8 +33,10 @@ DATA_A=(--data "$CACHE/musdb7-train" --data "$CACHE/mir1k" --data-weights 1,0.03
 #     (instrumental-only pool); weights keep the real full-band pairs about half of each pool's draws
 DATA_B=(--data "$CACHE/musdb7-train" --data "$CACHE/eir-train" --data "$CACHE/mir1k" --data "$CACHE/ssvd"
         --data "$CACHE/debian-screened" --data-weights 1,1,0.035,0.1,0.1)
-COMMON=(--batch-size 4 --cropsizes 256 --precision bf16 --steps 0 --val-every 100 --checkpoint-every 100
-        --progress json)
+# (b+aug) (b) + pitch-shifted / time-stretched vocal copies + random stereo placement of vocals
+DATA_AUG=("${DATA_B[@]:0:10}" --data "$CACHE/vocal-variants" --data-weights 1,1,0.035,0.1,0.1,0.1
+          --augment vocal_pan_prob=0.5)
+COMMON=(--batch-size 4 --cropsizes 256 --precision bf16 --steps 0 --checkpoint-every 100 --progress json)
 
 data() {
   # 1. game music from Debian (recipes/data/fetch_instrumentals.sh), screened for singing
@@ -63,27 +65,31 @@ data() {
 }
 
 arms() {
-  # Equal wall time, equal threads, all from the packaged model's weights.
+  # Equal wall time, equal threads (four processes share the cores), all from the packaged model's weights;
+  # validated once, at the end (--val-every larger than any arm's steps).
   export OMP_NUM_THREADS=1
-  local start=(--checkpoint "$HERE/../vocal_remover/models/default" --lr 1e-4 --warmup 20)
+  local start=(--checkpoint "$HERE/../vocal_remover/models/default" --lr 1e-4 --warmup 20 --val-every 100000)
   $VR finetune "${start[@]}" "${DATA_A[@]}" "${VALIDATION[@]}" "${COMMON[@]}" --max-minutes "$ARM_MINUTES" \
       --run-dir "$RUNS/arm-a" 2>"$RUNS/arm-a.log" &
   $VR finetune "${start[@]}" "${DATA_B[@]}" "${VALIDATION[@]}" "${COMMON[@]}" --max-minutes "$ARM_MINUTES" \
       --run-dir "$RUNS/arm-b" 2>"$RUNS/arm-b.log" &
+  $VR finetune "${start[@]}" "${DATA_AUG[@]}" "${VALIDATION[@]}" "${COMMON[@]}" --max-minutes "$ARM_MINUTES" \
+      --run-dir "$RUNS/arm-b-aug" 2>"$RUNS/arm-b-aug.log" &
   # (c) = masked pretraining on all the unlabeled music (mixtures and instrumentals), then (b)'s finetuning
   ( $VR pretrain --checkpoint "$HERE/../vocal_remover/models/default" \
         "${DATA_B[@]}" --lr 1e-4 --warmup 20 --batch-size 4 --cropsizes 256 --precision bf16 --steps 0 \
         --max-minutes "$PRETRAIN_MINUTES" --val-every 0 --checkpoint-every 100 --progress json \
         --run-dir "$RUNS/arm-c-pretrain" 2>"$RUNS/arm-c-pretrain.log" &&
-    $VR finetune --checkpoint "$RUNS/arm-c-pretrain/checkpoints/last.pt" --lr 1e-4 --warmup 20 "${DATA_B[@]}" \
+    $VR finetune --checkpoint "$RUNS/arm-c-pretrain/checkpoints/last.pt" --lr 1e-4 --warmup 20 --val-every 100000 \
+        "${DATA_B[@]}" \
         "${VALIDATION[@]}" "${COMMON[@]}" --max-minutes "$((ARM_MINUTES - PRETRAIN_MINUTES))" \
         --run-dir "$RUNS/arm-c" 2>"$RUNS/arm-c.log" ) &
   wait
 }
 
 long() {
-  local arm=${1:?which arm run folder to continue}
-  $VR finetune --checkpoint "$arm" "${DATA_B[@]}" "${VALIDATION[@]}" "${COMMON[@]}" --lr 1e-4 --warmup 50 \
+  local arm=${1:?which arm run folder to continue}; shift  # then the winning arm's data options
+  $VR finetune --checkpoint "$arm" "$@" "${VALIDATION[@]}" "${COMMON[@]}" --lr 1e-4 --warmup 50 --val-every 200 \
       --max-minutes "$LONG_MINUTES" --run-dir "$RUNS/long" 2>"$RUNS/long.log"
   $VR export "$RUNS/long" -o "$RUNS/model" --fp16 --overwrite
   for set in "$SHARED/musdb7/valid" "$WORK/eir-valid"; do

@@ -181,6 +181,18 @@ def test_cli_finetune_from_a_pretraining_run_and_adversarial(stems_dir, tmp_path
     moved = max((ft["model"][k].float() - v.float()).abs().max().item() for k, v in pre.items() if "running" not in k
                 and "num_batches" not in k)
     assert moved < 1e-6  # started from the pretrained weights (lr ~0: they barely move)
+    # a model folder (what `export` writes and what ships) is a starting point too: how every session
+    # continues training the packaged default model
+    from vocal_remover.export import export_model
+
+    export_model(tmp_path / "ft", tmp_path / "folder")
+    r = runner.invoke(app, ["finetune", *common, "--checkpoint", str(tmp_path / "folder"), "--steps", "1",
+                            "--lr", "1e-12", "--lr-floor", "0", "--val-every", "0", "--run-dir", str(tmp_path / "ft2")])
+    assert r.exit_code == 0, r.output
+    ft2 = load_checkpoint(tmp_path / "ft2" / "checkpoints" / "last.pt")
+    assert ft2["model_config"] == ft["model_config"]
+    assert max((ft2["model"][k].float() - v.float()).abs().max().item() for k, v in ft["model"].items()
+               if "running" not in k and "num_batches" not in k) < 1e-6
     gan_args = ["finetune", *common, "--checkpoint", str(tmp_path / "ft"), "--adversarial", "--steps", "2",
                 "--val-data", str(stems_dir), "--val-every", "2", "--run-dir", str(tmp_path / "gan")]
     r = runner.invoke(app, gan_args)  # crops of 32 frames are too short for the discriminator

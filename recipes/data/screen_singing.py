@@ -143,20 +143,29 @@ def screen(args: argparse.Namespace) -> None:
         rel = f.relative_to(src)
         key = hashlib.sha1(f"{rel}|{args.max_seconds}".encode()).hexdigest()[:16]
         done = state / f"{key}.json"
-        if done.exists():  # resumable: this file was screened and written before
-            report.append(json.loads(done.read_text()))
-            continue
-        if f not in mine:
-            continue
-        sep = sep or _separator(args.threads)
-        entry: dict = {"file": str(rel)}
-        try:
-            audio = _read(f, args.max_seconds)
-        except Exception as exc:  # a file that does not decode is reported and skipped
-            entry["error"] = str(exc).splitlines()[0][:200]
-            chunks = []
+        audio = None
+        if done.exists():  # resumable: this file was scored (and written) before
+            entry = json.loads(done.read_text())
+            if entry.get("threshold_db") == args.threshold or "error" in entry:
+                report.append(entry)
+                continue
+            # Scored under another threshold: decide again from the stored scores, rewrite the kept runs.
+            for old in entry.get("written", []):
+                (out / old).unlink(missing_ok=True)
+            chunks = entry["chunks"]
         else:
-            chunks = chunk_scores(sep, audio)
+            if f not in mine:
+                continue
+            sep = sep or _separator(args.threads)
+            entry = {"file": str(rel)}
+            try:
+                audio = _read(f, args.max_seconds)
+            except Exception as exc:  # a file that does not decode is reported and skipped
+                entry["error"] = str(exc).splitlines()[0][:200]
+                chunks = []
+            else:
+                chunks = chunk_scores(sep, audio)
+        entry["threshold_db"] = args.threshold
         for c in chunks:
             c["keep"] = c["level_dbfs"] > SILENCE_DBFS and c["vocal_score_db"] <= args.threshold
         entry["chunks"] = chunks
@@ -167,6 +176,8 @@ def screen(args: argparse.Namespace) -> None:
             name = f"{rel.with_suffix('').as_posix().replace('/', '__')}__{int(s):04d}s.flac"
             dest = out / "instrumentals" / rel.parts[0] / name
             dest.parent.mkdir(parents=True, exist_ok=True)
+            if audio is None:
+                audio = _read(f, args.max_seconds)
             tmp = dest.with_name(f".{dest.name}.partial")
             sf.write(tmp, audio[int(s * RATE):int(e * RATE)], RATE, subtype="PCM_16", format="FLAC")
             os.replace(tmp, dest)

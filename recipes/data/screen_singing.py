@@ -15,6 +15,10 @@ written as FLAC files; files are capped at --max-seconds from their start (game 
     python recipes/data/screen_singing.py screen data/debian-instrumentals/instrumentals \
         -o data/debian-screened --threshold DB
 
+    # 3. look at the decisions closest to the line (spectrogram pictures + an index)
+    python recipes/data/screen_singing.py spotcheck data/debian-instrumentals/instrumentals data/debian-screened \
+        -o data/screen-spotcheck
+
 The screened pool is OUT/instrumentals/<package>/<file>__<start>s.flac (an instrumental-only `pools`
 layout for `vocal-remover cache`), and OUT/screen-report.json lists every chunk's score and decision.
 """
@@ -214,6 +218,54 @@ def screen(args: argparse.Namespace) -> None:
     print(json.dumps(summary, indent=1))
 
 
+def _log_spectrogram(x: np.ndarray, rate: int, height: int = 240, width: int = 600) -> np.ndarray:
+    """(height, width) in [0, 1]: 70 dB of a mono signal's STFT on a log-frequency axis, 80 Hz to 8 kHz
+    (bottom to top), so that the curved, vibrato-bearing harmonics of a voice stand out from steady tones."""
+    n, hop = 2048, max(1, (len(x) - 2048) // width)
+    frames = np.stack([x[i:i + n] * np.hanning(n) for i in range(0, len(x) - n, hop)][:width])
+    db = 20 * np.log10(np.abs(np.fft.rfft(frames, axis=1)) + 1e-6)
+    freqs = np.fft.rfftfreq(n, 1 / rate)
+    rows = np.geomspace(80, 8000, height)
+    img = np.stack([np.interp(rows, freqs, f) for f in db], axis=1)[::-1]
+    return np.clip((img - img.max() + 70) / 70, 0, 1)
+
+
+def spotcheck(args: argparse.Namespace) -> None:
+    """Pictures of decisions to look at: the highest-scoring dropped chunks, and the kept chunks closest
+    to the threshold, one stacked PNG each, with an index (file, start, score) in a Markdown file."""
+    from vocal_remover.audio import read_audio
+    from vocal_remover.images import encode_png
+
+    report = json.loads((Path(args.screened) / "screen-report.json").read_text())
+    threshold = report["summary"]["threshold_db"]
+    chunks = [(c["vocal_score_db"], e["file"], c["start"]) for e in report["files"] for c in e["chunks"]
+              if c["level_dbfs"] > SILENCE_DBFS and c["end"] - c["start"] >= CHUNK_SECONDS - 0.1]
+    def one_per_file(group):  # the top chunk of each file, so that one loud file does not fill the page
+        seen: set[str] = set()
+        return [c for c in sorted(group, reverse=True) if not (c[1] in seen or seen.add(c[1]))][:args.count]
+
+    dropped = one_per_file(c for c in chunks if c[0] > threshold)
+    kept = one_per_file(c for c in chunks if c[0] <= threshold)
+    out = Path(args.output)
+    out.mkdir(parents=True, exist_ok=True)
+    index = [f"# Screening spot check (threshold {threshold} dB)", ""]
+    for name, group in (("dropped", dropped), ("kept-near-threshold", kept)):
+        tiles = []
+        index += [f"## {name}.png, top to bottom", "", "| score dB | file | start s |", "|---|---|---|"]
+        for score, file, start in group:
+            audio, rate = read_audio(Path(args.pool) / file, 22050)
+            segment = audio[int(start * rate):int((start + CHUNK_SECONDS) * rate)].mean(axis=1)
+            tiles.append(_log_spectrogram(segment, rate))
+            tiles.append(np.ones((4, tiles[-1].shape[1])))  # a white rule between tiles
+            index.append(f"| {score} | {file} | {start:.0f} |")
+        index.append("")
+        if tiles:
+            gray = (np.concatenate(tiles) * 255).astype(np.uint8)
+            (out / f"{name}.png").write_bytes(encode_png(np.repeat(gray[:, :, None], 3, axis=2)))
+    (out / "index.md").write_text("\n".join(index), encoding="utf-8")
+    print(out / "index.md")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -229,8 +281,13 @@ def main() -> None:
     s.add_argument("--min-seconds", type=float, default=10.0, help="shortest run of kept chunks written")
     s.add_argument("--threads", type=int, default=1)
     s.add_argument("--shard", default="0/1", help="I/N: screen only every N-th file, from the I-th (run N at once)")
+    k = sub.add_parser("spotcheck", help="spectrogram pictures of the decisions closest to the line")
+    k.add_argument("pool", help="the pool that was screened")
+    k.add_argument("screened", help="the screen's output folder (with screen-report.json)")
+    k.add_argument("-o", "--output", required=True)
+    k.add_argument("--count", type=int, default=8)
     args = parser.parse_args()
-    {"calibrate": calibrate, "screen": screen}[args.command](args)
+    {"calibrate": calibrate, "screen": screen, "spotcheck": spotcheck}[args.command](args)
 
 
 if __name__ == "__main__":

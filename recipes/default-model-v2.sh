@@ -3,7 +3,7 @@
 #
 #   recipes/default-model-v2.sh data      # fetch, screen, remix pools, cache (resumable)
 #   recipes/default-model-v2.sh arms      # four arms at equal wall time, side by side (1 thread each)
-#   recipes/default-model-v2.sh long ARM DATA-OPTIONS...  # continue the winning arm for LONG_MINUTES
+#   recipes/default-model-v2.sh long ARM  # continue ARM (a run folder) on DATA_LONG for LONG_MINUTES
 #
 # Every session continues from the packaged model (vocal_remover/models/default), so training accumulates
 # across sessions; the packaged model is replaced only when validation improves (see recipes/README.md).
@@ -36,6 +36,11 @@ DATA_B=(--data "$CACHE/musdb7-train" --data "$CACHE/eir-train" --data "$CACHE/mi
 # (b+aug) (b) + pitch-shifted / time-stretched vocal copies + random stereo placement of vocals
 DATA_AUG=("${DATA_B[@]:0:10}" --data "$CACHE/vocal-variants" --data-weights 1,1,0.035,0.1,0.1,0.1
           --augment vocal_pan_prob=0.5)
+# (b, moderate) the long run's mix, chosen after the arms: (b)'s sources with the game music and the solo singing
+#     weighted down (about 30% of the instrumental and 13% of the vocal draws), so that the real full-band pairs
+#     keep about two thirds of each pool (at (b)'s weights the game music was 60% of the instrumentals and
+#     musdb7/valid fell while the EIR song rose)
+DATA_LONG=("${DATA_B[@]:0:10}" --data-weights 1,1,0.035,0.03,0.03)
 COMMON=(--batch-size 4 --cropsizes 256 --precision bf16 --steps 0 --checkpoint-every 100 --progress json)
 
 data() {
@@ -88,8 +93,8 @@ arms() {
 }
 
 long() {
-  local arm=${1:?which arm run folder to continue}; shift  # then the winning arm's data options
-  $VR finetune --checkpoint "$arm" "$@" "${VALIDATION[@]}" "${COMMON[@]}" --lr 1e-4 --warmup 50 --val-every 200 \
+  local arm=${1:?which arm run folder to continue}
+  $VR finetune --checkpoint "$arm" "${DATA_LONG[@]}" "${VALIDATION[@]}" "${COMMON[@]}" --lr 1e-4 --warmup 50 --val-every 300 \
       --max-minutes "$LONG_MINUTES" --run-dir "$RUNS/long" 2>"$RUNS/long.log"
   $VR export "$RUNS/long" -o "$RUNS/model" --fp16 --overwrite
   for set in "$SHARED/musdb7/valid" "$WORK/eir-valid"; do

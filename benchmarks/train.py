@@ -5,6 +5,10 @@ cache of real stems).
     python benchmarks/train.py                                   # tiny, small, seed-150m on the CPU
     python benchmarks/train.py --device cuda --presets small,seed-150m --batch-size 16 --cropsize 512
     python benchmarks/train.py --presets seed-150m --activation-checkpointing --device cuda
+    python benchmarks/train.py --presets recipes/default-model.json --precision fp32,bf16   # CPU bf16 vs fp32
+
+`--presets` takes preset names or model-config JSON files; `--precision` a comma list, each preset trained
+with each in turn (same seed and data) and timed relative to the first.
 
 The first `--skip` steps (allocator and kernel warm-up) are left out of the medians. Prints a Markdown
 table; `--json FILE` also writes the raw figures.
@@ -24,27 +28,38 @@ REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data" / "musdb7" / "train"
 
 
-def measure(preset: str, args: argparse.Namespace, cache: str, tmp: Path) -> dict:
+def model_config(preset: str) -> dict:
+    """A preset name, or a JSON file of model config fields (like recipes/default-model.json)."""
+    from vocal_remover.model import get_preset
+
+    if preset.endswith(".json"):
+        data = json.loads(Path(preset).read_text())
+        return data.get("model", data)
+    return get_preset(preset).to_dict()
+
+
+def measure(preset: str, precision: str, args: argparse.Namespace, cache: str, tmp: Path) -> dict:
     import torch
 
-    from vocal_remover.model import get_preset
     from vocal_remover.train.config import TrainConfig
     from vocal_remover.train.loop import Trainer
 
     if args.device.startswith("cuda"):
         torch.cuda.reset_peak_memory_stats()
-    cfg = TrainConfig(mode="finetune", data=[cache], run_dir=str(tmp / preset), model=get_preset(preset).to_dict(),
+    run_dir = tmp / f"{Path(preset).stem}-{precision}"
+    cfg = TrainConfig(mode="finetune", data=[cache], run_dir=str(run_dir), model=model_config(preset),
                       steps=args.steps, cropsizes=[args.cropsize], batch_sizes=[args.batch_size], warmup=1,
-                      val_every=0, checkpoint_every=10**9, device=args.device, precision=args.precision,
+                      val_every=0, checkpoint_every=10**9, device=args.device, precision=precision,
                       activation_checkpointing=args.activation_checkpointing, workers=args.workers,
                       samples_per_epoch=max(64, args.batch_size * args.steps), compile=args.compile)
     trainer = Trainer(cfg)
     params = sum(p.numel() for p in trainer.model.parameters())
     trainer.run()
-    records = [json.loads(line) for line in (tmp / preset / "metrics.jsonl").read_text().splitlines()]
+    records = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
     steps = [r for r in records if r.get("kind") == "train"][args.skip:]
     step_s = statistics.median(r["step_seconds"] for r in steps)
-    out = {"preset": preset, "parameters": params, "device": args.device, "precision": str(trainer.dtype),
+    out = {"preset": preset, "parameters": params, "device": args.device, "precision": precision,
+           "autocast_dtype": str(trainer.dtype),
            "batch_size": args.batch_size, "cropsize": args.cropsize, "timed_steps": len(steps),
            "seconds_per_step": step_s, "frames_per_second": args.batch_size * args.cropsize / step_s,
            "data_wait_fraction": statistics.median(r["data_wait_fraction"] for r in steps),
@@ -60,7 +75,7 @@ def main() -> None:
     parser.add_argument("--presets", default="tiny,small,seed-150m")
     parser.add_argument("--data", type=Path, default=DATA, help="stems folder (cached first) or a cache")
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--precision", default="auto")
+    parser.add_argument("--precision", default="auto", help="one or a comma list (auto, fp32, bf16, fp16)")
     parser.add_argument("--batch-size", type=int, default=4)
     parser.add_argument("--cropsize", type=int, default=256)
     parser.add_argument("--steps", type=int, default=8)
@@ -86,15 +101,21 @@ def main() -> None:
     results = {"machine": machine, "runs": []}
     print(f"Training throughput ({machine}), {args.batch_size} x {args.cropsize} frames per step, "
           f"medians of steps {args.skip + 1}-{args.steps}\n")
-    print("| preset | parameters | s per step | frames/s | data wait | peak GPU GiB |")
-    print("|---|---|---|---|---|---|")
+    print("| preset | precision | parameters | s per step | frames/s | vs first precision | data wait | peak GPU GiB |")
+    print("|---|---|---|---|---|---|---|---|")
+    precisions = [p for p in args.precision.split(",") if p]
     with tempfile.TemporaryDirectory() as tmp:
         for preset in [p for p in args.presets.split(",") if p]:
-            r = measure(preset, args, cache, Path(tmp))
-            results["runs"].append(r)
-            gpu = f"{r['gpu_peak_gib']:.1f}" if "gpu_peak_gib" in r else "-"
-            print(f"| {preset} | {r['parameters'] / 1e6:.1f} M | {r['seconds_per_step']:.3f} | "
-                  f"{r['frames_per_second']:.0f} | {100 * r['data_wait_fraction']:.1f}% | {gpu} |", flush=True)
+            first = None
+            for precision in precisions:
+                r = measure(preset, precision, args, cache, Path(tmp))
+                first = first or r["seconds_per_step"]
+                r["speedup_vs_first"] = first / r["seconds_per_step"]
+                results["runs"].append(r)
+                gpu = f"{r['gpu_peak_gib']:.1f}" if "gpu_peak_gib" in r else "-"
+                print(f"| {Path(preset).stem} | {precision} | {r['parameters'] / 1e6:.1f} M | "
+                      f"{r['seconds_per_step']:.3f} | {r['frames_per_second']:.0f} | {r['speedup_vs_first']:.2f}x | "
+                      f"{100 * r['data_wait_fraction']:.1f}% | {gpu} |", flush=True)
     if args.json:
         args.json.write_text(json.dumps(results, indent=2) + "\n")
 

@@ -4,6 +4,7 @@
 #   recipes/default-model-v2.sh data      # fetch, screen, remix pools, cache (resumable)
 #   recipes/default-model-v2.sh arms      # four arms at equal wall time, side by side (1 thread each)
 #   recipes/default-model-v2.sh long ARM  # continue ARM (a run folder) on DATA_LONG for LONG_MINUTES
+#   recipes/default-model-v2.sh pair      # light mix against a control, side by side (what was shipped)
 #
 # Every session continues from the packaged model (vocal_remover/models/default), so training accumulates
 # across sessions; the packaged model is replaced only when validation improves (see recipes/README.md).
@@ -89,6 +90,21 @@ arms() {
         "${DATA_B[@]}" \
         "${VALIDATION[@]}" "${COMMON[@]}" --max-minutes "$((ARM_MINUTES - PRETRAIN_MINUTES))" \
         --run-dir "$RUNS/arm-c" 2>"$RUNS/arm-c.log" ) &
+  wait
+}
+
+# After the moderate long run fell on musdb7/valid (see recipes/README.md): two runs side by side, one thread
+# each, from the packaged model, lower LR and 2 micro-batches per step: the new material as a light sprinkle
+# (MUSDB ~35% of the instrumental draws, EIR 28%, game music 23%; solo singing 14% of the vocals) against a
+# control on today's data.
+DATA_LIGHT=("${DATA_B[@]:0:10}" --data-weights 1,0.25,0.035,0.02,0.01)
+pair() {
+  export OMP_NUM_THREADS=1
+  local opts=(--checkpoint "$HERE/../vocal_remover/models/default" "${VALIDATION[@]}" --batch-size 4 --accum 2
+              --cropsizes 256 --precision bf16 --steps 0 --lr 5e-5 --warmup 30 --val-every 150 --checkpoint-every 150
+              --progress json --max-minutes "${PAIR_MINUTES:-52}")
+  $VR finetune "${opts[@]}" "${DATA_LIGHT[@]}" --run-dir "$RUNS/long-light" 2>"$RUNS/long-light.log" &
+  $VR finetune "${opts[@]}" "${DATA_A[@]}" --run-dir "$RUNS/long-control" 2>"$RUNS/long-control.log" &
   wait
 }
 

@@ -56,6 +56,9 @@ def load_checkpoint(path: str | Path, map_location: str = "cpu") -> dict[str, An
     try:
         state = torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as exc:
+        if "Unsupported global" not in str(exc):  # not a pickle of Python objects: junk or damaged
+            raise ModelError(str(path), "not a readable training checkpoint: not a PyTorch file, or a damaged or "
+                             "truncated one") from exc
         # torch's own message is a page of advice about weights_only; ours says what the file is.
         raise ModelError(str(path), "not a vocal-remover training checkpoint: it holds pickled Python objects, "
                          "which are never loaded (only tensors and plain containers are)") from exc

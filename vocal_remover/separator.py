@@ -13,6 +13,7 @@ vocals are the input minus the instrumental in the time domain, the two stems al
 from __future__ import annotations
 
 import contextlib
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -58,6 +59,38 @@ ProgressCallback = Callable[[ProgressEvent], None]
 def output_paths(track: str, outdir: Path, fmt: str, stems: Sequence[str]) -> dict[str, Path]:
     """`OUTDIR/<track>_Instruments.<ext>` and `OUTDIR/<track>_Vocals.<ext>`."""
     return {stem: outdir / f"{track}_{STEM_SUFFIX[stem]}.{fmt}" for stem in stems}
+
+
+_OUTPUT_NAME = re.compile(r".+_(?:%s)\.[^.]+" % "|".join(STEM_SUFFIX.values()))
+
+
+def looks_like_output(path: str | Path) -> bool:
+    """Whether a file is named like what `separate_file` writes (`<track>_Instruments.<ext>`, `_Vocals`)."""
+    return bool(_OUTPUT_NAME.fullmatch(Path(path).name))
+
+
+def find_inputs(inputs: Sequence[str | Path], output_dir: str | Path) -> tuple[list[Path], list[tuple[Path, str]],
+                                                                           list[Path]]:
+    """The audio files to separate: `audio.find_audio_files`, except that expanding a folder leaves out
+    what separation wrote there before, so that running the same command twice does not separate its
+    own outputs: files named like outputs, and files inside the output folder when that folder lies
+    within an input folder. Files named explicitly are always kept.
+
+    Returns (files, problems, left_out)."""
+    out = Path(output_dir).resolve()
+    folders = [Path(p).resolve() for p in inputs if Path(p).is_dir()]
+    # `separate . -o .`: the output folder is the input folder itself; only the names tell outputs apart.
+    out_inside_input = out not in folders and any(out.is_relative_to(f) for f in folders)
+    left_out: list[Path] = []
+
+    def exclude(path: Path) -> bool:
+        if looks_like_output(path) or (out_inside_input and path.resolve().is_relative_to(out)):
+            left_out.append(path)
+            return True
+        return False
+
+    files, problems = audio_io.find_audio_files(inputs, exclude=exclude)
+    return files, problems, left_out
 
 
 def unique_track_names(files: Sequence[Path]) -> list[str]:
@@ -163,8 +196,8 @@ class Separator:
 
             loaded = load_model(resolve_model(model, offline=offline), device="cpu")
         if not allow_untrained and not loaded.trained:
-            raise ModelError(str(loaded.path or model), "this model is untrained (random weights); "
-                             "it is only for smoke tests and benchmarks")
+            raise ModelError(str(loaded.path or model), "this model is untrained (random weights), only for smoke "
+                             "tests and benchmarks; pass --allow-untrained to use it anyway")
         self.loaded = loaded
         self.config = loaded.config
         # A torch module, or an ONNX network run by onnxruntime (backends.OnnxMaskModel, called the same way).
@@ -373,19 +406,20 @@ class Separator:
             if info.channels > 2:
                 result.notes.append(f"{info.channels} channels downmixed to stereo")
             out_channels = info.channels if info.channels <= 2 else 2
+            for target in targets.values():  # refuse what the format cannot store before creating anything
+                audio_io.check_output_format(str(target), fmt, info.samplerate, out_channels)
             total_seconds = info.duration
             if progress:
                 progress(ProgressEvent(str(path), "start", 0.0, total_seconds))
-            try:
-                outdir.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                raise AudioError(str(outdir), f"cannot create output folder: {exc.strerror or exc}") from None
+            created = _make_folder(outdir)
 
             def on_progress(samples: int):
                 if progress:
                     progress(ProgressEvent(str(path), "separate", samples / info.samplerate, total_seconds))
 
             with contextlib.ExitStack() as stack:
+                # A failure (or Ctrl-C) leaves no output folder that this call created and left empty.
+                stack.callback(_remove_if_empty, created)
                 # Each writer deletes its temporary file unless committed, also on Ctrl-C.
                 writers = {stem: stack.enter_context(audio_io.AudioWriter(
                     targets[stem], info.samplerate, out_channels, fmt, sample_type)) for stem in stems}
@@ -413,6 +447,30 @@ class Separator:
         if progress:
             progress(ProgressEvent(str(path), "done", result.seconds, result.seconds))
         return result
+
+
+def _make_folder(folder: Path) -> Path | None:
+    """Create `folder` (and parents) if needed; returns the topmost folder created, or None."""
+    top = None
+    for parent in reversed((folder, *folder.parents)):
+        if not parent.exists():
+            top = parent
+            break
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise AudioError(str(folder), f"cannot create output folder: {exc.strerror or exc}") from None
+    return top
+
+
+def _remove_if_empty(top: Path | None) -> None:
+    """Remove the folders `_make_folder` created if nothing was written into them."""
+    if top is None:
+        return
+    with contextlib.suppress(OSError):
+        for folder in sorted((p for p in top.rglob("*") if p.is_dir()), key=lambda p: len(p.parts), reverse=True):
+            folder.rmdir()
+        top.rmdir()
 
 
 class _ImageSet:

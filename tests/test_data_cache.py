@@ -574,7 +574,7 @@ def test_ensure_cache_waits_for_a_concurrent_build_instead_of_failing(pools_root
     procs = [subprocess.Popen([sys.executable, "-c", code, str(pools_root)], stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True, env=env) for _ in range(3)]
     results = [p.communicate(timeout=HANG) for p in procs]
-    assert [p.returncode for p in procs] == [0, 0, 0], [err for _, err in results]
+    assert [p.returncode for p in procs] == [0, 0, 0], "\n".join(err for _, err in results)
     assert len({out for out, _ in results}) == 1 and results[0][0].split()[1] == "3"
 
 

@@ -581,8 +581,14 @@ def _build(sources, out: Path, shard_dir: Path, layout: str, workers: int, emit,
         # Records and shards of tracks no longer among the sources (or a shard whose record was never written).
         stale = ({p.stem for p in shard_dir.glob("*.json")} | {p.stem for p in shard_dir.glob("*.npy")}) - set(records)
         stale -= {t.id for t in todo}
-        if (todo or stale) and manifest_path.exists():
-            manifest_path.unlink()  # the manifest reappears only when the cache is complete again
+        # Shards about to be replaced (changed or corrupt tracks): the manifest goes until the cache is
+        # complete again. Tracks never cached (new, or skipped every time such as a silent vocal) and stale
+        # leftovers keep it: readers of the finished cache (a training rank that waited on the lock before
+        # us) must never find it missing; it is replaced atomically below.
+        replacing = [t for t in todo
+                     if (shard_dir / f"{t.id}.npy").exists() or (shard_dir / f"{t.id}.json").exists()]
+        if replacing and manifest_path.exists():
+            manifest_path.unlink()
             _fsync_dir(out)
 
         def finished(spec: TrackSpec, result: dict[str, Any]) -> None:

@@ -24,7 +24,9 @@ def test_frame_count_and_librosa_parity():
     spec = stft(torch.from_numpy(audio), 2048, 1024)
     assert spec.shape == (1025, 1 + 30000 // 1024)
     ref = librosa.stft(audio, n_fft=2048, hop_length=1024, center=True, pad_mode="constant")
-    assert np.allclose(spec.numpy(), ref, atol=1e-3)
+    # float32 FFTs agree to ~1e-4 relative (the largest bins here are ~100); the exact digits depend on the
+    # FFT backend and thread count, which earlier tests in the same process can change
+    assert np.allclose(spec.numpy(), ref, rtol=1e-4, atol=1e-3)
 
 
 def test_network_input_is_scaled_per_item_and_silence_stays_zero():

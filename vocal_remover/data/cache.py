@@ -559,6 +559,7 @@ def _build(sources, out: Path, shard_dir: Path, layout: str, workers: int, emit,
 
         records: dict[str, dict[str, Any]] = {}
         todo: list[TrackSpec] = []
+        replacing = False  # a track the manifest lists gets rebuilt
         for spec in found.tracks:
             rec = _load_record(shard_dir, spec)
             status, why = _record_status(rec, spec, out, verify)
@@ -566,6 +567,7 @@ def _build(sources, out: Path, shard_dir: Path, layout: str, workers: int, emit,
                 records[spec.id] = rec  # type: ignore[assignment]
             else:
                 todo.append(spec)
+                replacing = replacing or status != "missing"
                 if status == "corrupt":
                     summary.notes.append((spec.name, f"rebuilt: {why}"))
                     emit(CacheEvent("note", spec.name, detail=f"rebuilding: {why}"))
@@ -581,8 +583,11 @@ def _build(sources, out: Path, shard_dir: Path, layout: str, workers: int, emit,
         # Records and shards of tracks no longer among the sources (or a shard whose record was never written).
         stale = ({p.stem for p in shard_dir.glob("*.json")} | {p.stem for p in shard_dir.glob("*.npy")}) - set(records)
         stale -= {t.id for t in todo}
-        if (todo or stale) and manifest_path.exists():
-            manifest_path.unlink()  # the manifest reappears only when the cache is complete again
+        # A manifest must never list a shard being rewritten or removed: it goes, and reappears only when
+        # the cache is complete again. Tracks it does not list (new ones, or sources that failed before and
+        # are retried on every run) leave it valid: readers of the cache meanwhile are not disturbed.
+        if (replacing or stale) and manifest_path.exists():
+            manifest_path.unlink()
             _fsync_dir(out)
 
         def finished(spec: TrackSpec, result: dict[str, Any]) -> None:

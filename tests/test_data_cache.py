@@ -578,6 +578,22 @@ def test_ensure_cache_waits_for_a_concurrent_build_instead_of_failing(pools_root
     assert len({out for out, _ in results}) == 1 and results[0][0].split()[1] == "3"
 
 
+def test_retrying_a_source_that_failed_keeps_the_cache_readable(pools_root, tmp_path):
+    """A silent vocal file is never cached, so every build tries it again; meanwhile other processes (ranks
+    that share the cache) must still find a complete cache: the manifest stays while only such tracks
+    are attempted."""
+    out = tmp_path / "c"
+    build_cache([pools_root], out)
+    seen = []
+
+    def progress(event):
+        if event.kind == "skip" and "silent" in event.name:  # reported while the build is in progress
+            seen.append((out / "manifest.json").is_file() and len(AudioCache.open(out)) == 3)
+
+    again = build_cache([pools_root], out, progress=progress)
+    assert seen == [True] and again.reused == 3
+
+
 def test_other_format_versions_and_parameters_are_rebuilt(pools_root, tmp_path):
     out = tmp_path / "c"
     build_cache([pools_root], out)

@@ -559,6 +559,7 @@ def _build(sources, out: Path, shard_dir: Path, layout: str, workers: int, emit,
 
         records: dict[str, dict[str, Any]] = {}
         todo: list[TrackSpec] = []
+        replacing = False  # a track the manifest lists gets rebuilt
         for spec in found.tracks:
             rec = _load_record(shard_dir, spec)
             status, why = _record_status(rec, spec, out, verify)
@@ -566,6 +567,7 @@ def _build(sources, out: Path, shard_dir: Path, layout: str, workers: int, emit,
                 records[spec.id] = rec  # type: ignore[assignment]
             else:
                 todo.append(spec)
+                replacing = replacing or status != "missing"
                 if status == "corrupt":
                     summary.notes.append((spec.name, f"rebuilt: {why}"))
                     emit(CacheEvent("note", spec.name, detail=f"rebuilding: {why}"))

@@ -337,6 +337,11 @@ def _parity_frames(config) -> tuple[tuple[int, int], ...]:
     return (1, min(37, limit)), (2, min(160, limit))
 
 
+def parity_inputs(config) -> list:
+    """The music-like network inputs an export is checked on (batch and frame counts other than the traced)."""
+    return [_example(config, b, f, seed=i + 1) for i, (b, f) in enumerate(_parity_frames(config))]
+
+
 @contextlib.contextmanager
 def _quiet():
     """torch's exporters print progress and warn loudly; the library never prints."""
@@ -380,7 +385,7 @@ def export_onnx(model, path: str | Path, *, metadata: dict[str, Any] | None = No
         try:
             __import__(module)
         except ImportError:
-            raise ModelError("ONNX export", f"{module} is not installed: pip install 'vocal-remover[export]'") from None
+            raise ModelError("ONNX export", f"{module} is not installed: pip install onnx onnxscript onnxruntime") from None
     config = model.config
     net = exportable(model)
     batch = torch.export.Dim("batch", min=1, max=4096)
@@ -518,7 +523,7 @@ def export_model(source: str | Path, output: str | Path, *, fmt: str | None = No
     if command:
         training["exported_with"] = command
     parameters = count_parameters(model)
-    inputs = [_example(config, b, f, seed=i + 1) for i, (b, f) in enumerate(_parity_frames(config))]
+    inputs = parity_inputs(config)
 
     if fmt == "folder":
         meta = _metadata(config, src.trained, training, "float16" if half else "float32", "torch")

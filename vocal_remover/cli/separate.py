@@ -27,6 +27,12 @@ class SampleType(str, Enum):
     pcm24 = "pcm24"
 
 
+class Engine(str, Enum):
+    auto = "auto"
+    torch = "torch"
+    onnx = "onnx"
+
+
 class Stems(str, Enum):
     both = "both"
     vocals = "vocals"
@@ -95,10 +101,24 @@ def separate(
     batch_size: Optional[int] = typer.Option(None, "--batch-size", "-b", min=1,
                                              help="Windows per forward pass (default 1 on CPU, 4 otherwise)."),
     window: Optional[int] = typer.Option(None, "--window", "-w", min=8,
-                                         help="Frames per model window (default min(512, model max))."),
+                                         help="Most frames per model window (default min(512, model max)); "
+                                              "shorter files get shorter windows."),
     overlap: float = typer.Option(0.125, "--overlap", min=0.0, max=0.75,
                                   help="Fraction of a window shared with the next (cross-faded)."),
+    engine: Engine = typer.Option(Engine.auto, "--engine",
+                                  help="Network runtime: auto (onnxruntime where the CPU computes in fp32, else "
+                                       "torch), torch or onnx."),
     tta: bool = typer.Option(False, "--tta", help="Shifted-window test-time augmentation (2x time)."),
+    shifts: int = typer.Option(1, "--shifts", min=1, max=100,
+                               help="Passes over randomly shifted windows, averaged (N times the time)."),
+    filename: str = typer.Option("{track}_{stem}.{ext}", "--filename",
+                                 help="Output names under -o: fields {track}, {trackext}, {stem}, {ext}; "
+                                      "e.g. \"{track}/{stem}.{ext}\" for a folder per track."),
+    mp3_bitrate: Optional[int] = typer.Option(None, "--mp3-bitrate",
+                                              help="Constant MP3 bitrate in kbps, 32-320 (default: VBR ~190)."),
+    vocals_gain: Optional[float] = typer.Option(None, "--vocals-gain", metavar="DB",
+                                                help="Also write the song with its vocals changed by DB "
+                                                     "(<track>_Remix; -12 = karaoke with a guide vocal)."),
     postprocess: bool = typer.Option(False, "--postprocess", help="Remove short isolated vocal artefacts."),
     output_image: bool = typer.Option(False, "--output-image", "-I",
                                       help="Also write PNG spectrograms of input and outputs."),
@@ -112,9 +132,17 @@ def separate(
                                          help="Accept a model with random weights (tests, benchmarks)."),
 ) -> None:
     """Separate songs into instrumental and vocals. Prints the written paths, one per line."""
-    from vocal_remover.audio import find_audio_files
+    from vocal_remover.audio import check_mp3_bitrate, find_audio_files
     from vocal_remover.errors import VocalRemoverError
-    from vocal_remover.separator import STEMS, Separator, unique_track_names
+    from vocal_remover.separator import (STEMS, Separator, check_filename_template, check_output_collisions,
+                                         output_paths, unique_track_names, vocals_gain_factor)
+
+    # Options first: a bad one is a usage error before any file is looked at or any model loaded.
+    check_filename_template(filename)
+    check_mp3_bitrate(mp3_bitrate)
+    vocals_gain_factor(vocals_gain)
+    wanted = STEMS if stems is Stems.both else (stems.value,)
+    written = wanted + (("remix",) if vocals_gain is not None else ())
 
     files, problems = find_audio_files(inputs)
     failures = 0
@@ -123,14 +151,22 @@ def separate(
         failures += 1
     if not files:
         raise fail("no audio files to separate" if not problems else "nothing left to separate", 1)
+    tracks = unique_track_names(files)
+    check_output_collisions([(f, output_paths(t, output_dir, fmt.value, written, template=filename,
+                                              trackext=f.suffix.lstrip("."), images=output_image))
+                             for f, t in zip(files, tracks)], filename)
 
-    separator = Separator(model, device=device, precision=precision, window=window, overlap=overlap,
-                          batch_size=batch_size, tta=tta, postprocess=postprocess, offline=offline,
-                          allow_untrained=allow_untrained)
-    if not separator.loaded.trained and not quiet:
-        console.print("[yellow]Note:[/yellow] this model is untrained (random weights): the output is not a "
-                      "real separation.")
-    wanted = STEMS if stems is Stems.both else (stems.value,)
+    def note(message: str) -> None:
+        if not quiet:
+            console.print(f"[yellow]Note:[/yellow] {message}", soft_wrap=True)
+
+    separator = Separator(model, device=device, precision=precision, engine=engine.value, window=window,
+                          overlap=overlap, batch_size=batch_size, tta=tta, shifts=shifts, postprocess=postprocess,
+                          offline=offline, allow_untrained=allow_untrained, log=note)
+    for message in separator.notes:
+        note(message)
+    if not separator.loaded.trained:
+        note("this model is untrained (random weights): the output is not a real separation.")
 
     mode = progress if not quiet else ProgressMode.none
     if mode is ProgressMode.auto:
@@ -150,11 +186,12 @@ def separate(
     renderer = _BarRenderer(total, len(files)) if mode is ProgressMode.bar else None
     callback = renderer if renderer else (_json_progress if mode is ProgressMode.json else None)
     with renderer if renderer else contextlib.nullcontext():
-        for path, track in zip(files, unique_track_names(files)):
+        for path, track in zip(files, tracks):
             try:
                 result = separator.separate_file(path, output_dir, fmt=fmt.value, sample_type=sample_type.value,
                                                  stems=wanted, skip_existing=skip_existing, progress=callback,
-                                                 images=output_image, name=track)
+                                                 images=output_image, name=track, filename=filename,
+                                                 mp3_bitrate=mp3_bitrate, vocals_gain=vocals_gain)
             except VocalRemoverError as exc:
                 failures += 1
                 console.print(f"[red]Error:[/red] {exc}", soft_wrap=True)
@@ -163,8 +200,8 @@ def separate(
                 if renderer:
                     renderer.file_finished()
             if not quiet:
-                for note in result.notes:
-                    console.print(f"[yellow]Note:[/yellow] {path}: {note}", soft_wrap=True)
+                for message in result.notes:
+                    console.print(f"[yellow]Note:[/yellow] {path}: {message}", soft_wrap=True)
                 if result.skipped:
                     console.print(f"Skipped {path}: outputs exist (use --overwrite).", soft_wrap=True)
             if not result.skipped:

@@ -17,6 +17,9 @@ REPO = Path(__file__).resolve().parents[1]
 # tests' caches out of the real one (subprocesses inherit this).
 os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="vocal-remover-tests-cache-")
 DATA = REPO.parent / "shared" / "data"
+# Timeout of subprocesses: a bound only a hang reaches (never a timing assertion: a 2-core machine shared
+# with other jobs can run a test many times slower than a quiet one).
+HANG = 1800
 MUSDB_VALID = DATA / "musdb7" / "valid"
 
 

@@ -32,6 +32,8 @@ from vocal_remover.audio import (
 )
 from vocal_remover.errors import AudioError
 
+from conftest import HANG
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
 
@@ -491,7 +493,7 @@ def test_writer_permission_denied() -> None:
             except AudioError as err:
                 print(err)
         """)
-        res = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60)
+        res = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=HANG)
         assert res.stdout.strip() == f"{ro / 'out.wav'}: cannot write to folder {ro}: permission denied", res.stderr
         assert list(ro.iterdir()) == []
     finally:
@@ -517,7 +519,7 @@ def test_writer_disk_full_is_an_audio_error_and_leaves_nothing(tmp_path: Path) -
         except AudioError as err:
             print("AUDIOERROR", err)
     """)
-    res = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60)
+    res = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=HANG)
     assert "AUDIOERROR" in res.stdout, res.stdout + res.stderr
     assert "could not write" in res.stdout
     assert leftovers(tmp_path) == []
@@ -655,7 +657,7 @@ def test_m4a_without_pyav_names_the_extra(tmp_path: Path) -> None:
             except AudioError as err:
                 print(err)
     """)
-    res = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60)
+    res = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=HANG)
     lines = res.stdout.splitlines()
     assert lines[0] == f"{path}: M4A files need the optional extra: pip install 'vocal-remover[m4a]'", res.stderr
     assert lines[1].startswith(f"{odd}: not a readable audio file (unknown format)")

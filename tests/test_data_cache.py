@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-from conftest import DATA, REPO, make_music
+from conftest import DATA, HANG, REPO, make_music
 from typer.testing import CliRunner
 
 from vocal_remover.audio import Resampler, read_audio
@@ -385,14 +385,14 @@ def test_kill_9_then_resume_equals_an_uninterrupted_cache(tmp_path):
     out = tmp_path / "killed"
     cmd = [sys.executable, "-m", "vocal_remover", "cache", str(src), "-o", str(out), "-q"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=ENV)
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + HANG
     while time.monotonic() < deadline and proc.poll() is None:
         if len(list((out / "shards").glob("*.json"))) >= 2 if (out / "shards").is_dir() else False:
             break
         time.sleep(0.002)
     assert proc.poll() is None, "the cache finished before it could be interrupted"
     proc.send_signal(signal.SIGKILL)
-    proc.communicate(timeout=30)
+    proc.communicate(timeout=HANG)
     assert proc.returncode == -signal.SIGKILL
     done = len(list((out / "shards").glob("*.json")))
     assert 0 < done < 24
@@ -405,7 +405,7 @@ def test_kill_9_then_resume_equals_an_uninterrupted_cache(tmp_path):
     orphan = sorted((out / "shards").glob("*.json"))[0]
     orphan.unlink()
 
-    again = subprocess.run(cmd, capture_output=True, text=True, env=ENV, timeout=120)
+    again = subprocess.run(cmd, capture_output=True, text=True, env=ENV, timeout=HANG)
     assert again.returncode == 0, again.stderr
     assert again.stdout.strip() == str(out)
     resumed = AudioCache.open(out, verify=True)
@@ -423,6 +423,66 @@ def test_kill_9_then_resume_equals_an_uninterrupted_cache(tmp_path):
     # a third run finds everything done
     third = build_cache([src], out)
     assert (third.built, third.reused) == (0, 24)
+
+
+def _children(pid: int) -> dict[int, str]:
+    """Live child processes of `pid` (Linux /proc): pid -> command line. Zombies count as gone."""
+    found = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            cmdline = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except (OSError, IndexError):
+            continue
+        if int(fields[1]) == pid and fields[0] != "Z":
+            found[int(stat.parent.name)] = cmdline
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_kill_9_of_a_parallel_build_takes_its_workers_with_it(tmp_path):
+    src = _make_many(tmp_path / "many")
+    out = tmp_path / "c"
+    proc = subprocess.Popen([sys.executable, "-m", "vocal_remover", "cache", str(src), "-o", str(out), "-j", "2",
+                             "-q"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=ENV)
+    workers: dict[int, str] = {}
+    deadline = time.monotonic() + HANG
+    while len(workers) < 2 and proc.poll() is None and time.monotonic() < deadline:
+        workers = {pid: cmd for pid, cmd in _children(proc.pid).items() if "spawn_main" in cmd}
+        time.sleep(0.002)
+    assert len(workers) == 2 and proc.poll() is None, "the build ended before its workers were seen"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=HANG)
+    # Dead at once on Linux (PR_SET_PDEATHSIG); the bound below is for a hang, not a timing.
+    deadline = time.monotonic() + 120
+    while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    survivors = [pid for pid in workers if _alive(pid)]
+    for pid in survivors:  # do not leave them behind when the test fails
+        os.kill(pid, signal.SIGKILL)
+    assert survivors == []
+
+
+def test_a_first_build_that_caches_nothing_leaves_nothing(tmp_path):
+    from vocal_remover.cli import app
+
+    (tmp_path / "empty").mkdir()
+    for source in (tmp_path / "empty", tmp_path / "missing"):
+        res = CliRunner().invoke(app, ["cache", str(source), "-o", str(tmp_path / "new" / "cache")])
+        assert res.exit_code == 1 and "nothing could be cached" in res.stderr, res.output
+        assert not (tmp_path / "new").exists()
+    mine = tmp_path / "mine"  # a folder the user made stays, empty
+    mine.mkdir()
+    res = CliRunner().invoke(app, ["cache", str(tmp_path / "empty"), "-o", str(mine)])
+    assert res.exit_code == 1 and list(mine.iterdir()) == []
 
 
 # --------------------------------------------------------------------------- CLI
@@ -513,7 +573,7 @@ def test_ensure_cache_waits_for_a_concurrent_build_instead_of_failing(pools_root
     env = {**os.environ, "PYTHONPATH": str(REPO), "XDG_CACHE_HOME": str(tmp_path / "xdg")}
     procs = [subprocess.Popen([sys.executable, "-c", code, str(pools_root)], stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True, env=env) for _ in range(3)]
-    results = [p.communicate(timeout=120) for p in procs]
+    results = [p.communicate(timeout=HANG) for p in procs]
     assert [p.returncode for p in procs] == [0, 0, 0], [err for _, err in results]
     assert len({out for out, _ in results}) == 1 and results[0][0].split()[1] == "3"
 

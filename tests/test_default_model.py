@@ -11,7 +11,7 @@ import sys
 import numpy as np
 import pytest
 import soundfile as sf
-from conftest import REPO, musdb_tracks
+from conftest import HANG, REPO, musdb_tracks
 from test_cli import ENV, assert_no_traceback
 
 from vocal_remover.hub import load_registry, resolve_model
@@ -48,7 +48,7 @@ def test_default_separates_real_music(tmp_path):
     # No network: the Hub endpoint is a closed local port, and offline mode is on.
     env = {**ENV, "HF_HUB_OFFLINE": "1", "HF_ENDPOINT": "http://127.0.0.1:9"}
     proc = subprocess.run([sys.executable, "-m", "vocal_remover", "separate", *[str(p) for p, _, _ in inputs],
-                           "-o", str(tmp_path / "out"), "-q"], capture_output=True, text=True, env=env, timeout=300)
+                           "-o", str(tmp_path / "out"), "-q"], capture_output=True, text=True, env=env, timeout=HANG)
     assert_no_traceback(proc)
     assert proc.returncode == 0, proc.stderr
     voc_sdr, inst_sdr = [], []

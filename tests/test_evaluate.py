@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 import soundfile as sf
-from conftest import MUSDB_VALID, musdb_tracks
+from conftest import MUSDB_VALID, make_music, musdb_tracks
 
 from vocal_remover.errors import DataError, ModelError
 from vocal_remover.evaluate import (
@@ -224,7 +224,11 @@ def test_cli_compares_two_models_as_json(tiny_model_dir, tmp_path):
     table = cli("evaluate", str(MUSDB_VALID), "-m", str(tiny_model_dir), "--limit", "1", "--allow-untrained",
                 "--bss", "off")
     assert table.exit_code == 0, table.output
-    assert "median" in table.stdout and "mean" in table.stdout and "s per audio second" in table.stdout
+    # The heading is a line of its own that never wraps (a table title wraps at the table's width, splitting
+    # the path and the figures wherever their lengths put the break).
+    heading = next(line for line in table.stdout.splitlines() if line.startswith(str(tiny_model_dir)))
+    assert heading.startswith(f"{tiny_model_dir} (untrained): 1 tracks, ") and "s per audio second" in heading
+    assert "median" in table.stdout and "mean" in table.stdout
 
 
 def test_cli_errors_are_one_line(tiny_model_dir, tmp_path):
@@ -233,3 +237,21 @@ def test_cli_errors_are_one_line(tiny_model_dir, tmp_path):
     if musdb_tracks("valid"):
         res = cli("evaluate", str(MUSDB_VALID), "-m", str(tiny_model_dir), "--limit", "1")
         assert res.exit_code == 1 and "untrained" in res.stderr  # refused without --allow-untrained
+        assert "pass --allow-untrained" in res.stderr  # ... saying how to accept it
+
+
+def test_a_training_run_is_not_a_model_and_the_error_says_to_export_it(tiny_model_dir, tmp_path):
+    from vocal_remover.artifacts import load_model_folder
+    from vocal_remover.train.checkpoint import save_checkpoint
+
+    model = load_model_folder(tiny_model_dir).model
+    checkpoint = save_checkpoint({"model_config": model.config.to_dict(), "model": model.state_dict()},
+                                 tmp_path / "runs" / "ft" / "checkpoints" / "last.pt")
+    track = tmp_path / "data" / "song"
+    track.mkdir(parents=True)
+    for stem in ("vocals", "accompaniment"):
+        sf.write(track / f"{stem}.wav", make_music(0.5, seed=len(stem)), 44100)
+    for spec in (tmp_path / "runs" / "ft", checkpoint):
+        res = cli("evaluate", str(tmp_path / "data"), "-m", str(spec), "--allow-untrained")
+        assert res.exit_code == 1 and res.stderr.count("\n") == 1, res.stderr
+        assert f"vocal-remover export {spec} -o MODEL_DIR" in res.stderr, res.stderr

@@ -277,6 +277,25 @@ def test_cli_export_folder_and_torchscript(run_dir, tmp_path):
     assert leftovers(tmp_path) == []
 
 
+def test_contradictions_and_files_that_are_not_checkpoints_are_clear(run_dir, tmp_path):
+    res = cli("export", str(run_dir), "-o", str(tmp_path / "x.onnx"), "--format", "torchscript")
+    assert res.exit_code == 2 and res.stderr.count("\n") == 1, res.output
+    assert "-o" in res.stderr and "--format torchscript" in res.stderr and ".onnx" in res.stderr
+    assert list(tmp_path.iterdir()) == []
+
+    torch.save(torch.nn.Linear(2, 2), tmp_path / "pickled.pt")  # `torch.save(model)`: pickled Python objects
+    (tmp_path / "text.pt").write_text("hello\n")
+    (tmp_path / "cut.pt").write_bytes((run_dir / "checkpoints" / "last.pt").read_bytes()[:5000])
+    for name in ("pickled.pt", "text.pt", "cut.pt"):
+        res = cli("export", str(tmp_path / name), "-o", str(tmp_path / "out"))
+        assert res.exit_code == 1 and res.stderr.count("\n") == 1, res.output
+        message = res.stderr.strip()
+        assert message.startswith(f"Error: {tmp_path / name}: not a") and "Traceback" not in res.output
+        assert "\x1b" not in message and "weights_only" not in message, message  # not torch's page of advice
+        assert message.endswith((")", "loaded)", "one")), message  # whole sentences, not cut mid-word
+    assert not (tmp_path / "out").exists()
+
+
 # ------------------------------------------------------------------------------- Hub
 
 

@@ -7,7 +7,7 @@ import pytest
 import soundfile as sf
 import torch
 
-from conftest import make_music
+from conftest import HANG, make_music
 from vocal_remover.model import PRESETS
 from vocal_remover.train.checkpoint import load_checkpoint
 from vocal_remover.train.config import TrainConfig
@@ -88,7 +88,7 @@ def test_ddp_two_processes_match_one_process_with_the_same_global_batch(stems_di
               "--device", "cpu", "--seed", "5", "-q"]
     env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
     single = subprocess.run([sys.executable, "-m", "vocal_remover", *common, "--batch-size", "2",
-                             "--run-dir", str(tmp_path / "one")], capture_output=True, text=True, env=env, timeout=300)
+                             "--run-dir", str(tmp_path / "one")], capture_output=True, text=True, env=env, timeout=HANG)
     assert single.returncode == 0, single.stderr
     import socket
 
@@ -97,7 +97,7 @@ def test_ddp_two_processes_match_one_process_with_the_same_global_batch(stems_di
         port = str(sock.getsockname()[1])
     ddp = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_addr",
                           "127.0.0.1", "--master_port", port, "-m", "vocal_remover", *common, "--batch-size", "1", "--run-dir",
-                          str(tmp_path / "two")], capture_output=True, text=True, env=env, timeout=300)
+                          str(tmp_path / "two")], capture_output=True, text=True, env=env, timeout=HANG)
     # a failing rank's one-line error comes first, the launcher's report of it last
     assert ddp.returncode == 0, ddp.stderr[:1500] + "\n...\n" + ddp.stderr[-1500:]
 
@@ -113,6 +113,19 @@ def test_ddp_two_processes_match_one_process_with_the_same_global_batch(stems_di
     assert max((a[k] - b[k]).abs().max().item() for k in a) < 1e-5
 
 
+class Ticker:
+    """A clock for the run that advances `dt` seconds each time it is read (once per step): the run's
+    timing, and so its plan, is the same on any machine, however loaded."""
+
+    def __init__(self, dt: float):
+        self.now, self.dt = 0.0, dt
+
+    def __call__(self) -> float:
+        now = self.now
+        self.now += self.dt
+        return now
+
+
 def test_time_budgeted_run_fits_its_schedule_to_the_budget(stems_dir, tmp_path):
     """--steps 0 --max-minutes M: after the calibration steps the total is fixed (and written to
     config.json), and the run ends on it with the learning rate at its floor, inside the budget."""
@@ -120,19 +133,28 @@ def test_time_budgeted_run_fits_its_schedule_to_the_budget(stems_dir, tmp_path):
 
     from vocal_remover.train.loop import CALIBRATION_STEPS
 
-    cfg = _config(stems_dir, tmp_path / "t", steps=0, max_minutes=0.15, warmup=3, checkpoint_every=1000)
-    summary = Trainer(cfg).run()
+    cfg = _config(stems_dir, tmp_path / "t", steps=0, max_minutes=0.5, warmup=3, checkpoint_every=1000)
+    summary = Trainer(cfg, clock=Ticker(1.0)).run()  # every step "takes" 1 s of a 30 s budget
     records = [json.loads(line) for line in (tmp_path / "t" / "metrics.jsonl").read_text().splitlines()]
     plan = next(r for r in records if r["kind"] == "plan")
-    assert plan["step"] == 5 + CALIBRATION_STEPS and plan["steps"] > plan["step"]
+    calibrated = 5 + CALIBRATION_STEPS
+    # 5 s left after 25 steps of 1 s, 10% kept for validation and checkpoints: 4 more steps
+    assert plan == {"kind": "plan", "step": calibrated, "steps": calibrated + 4, "seconds_per_step": 1.0}
     assert json.loads((tmp_path / "t" / "config.json").read_text())["train"]["steps"] == plan["steps"]
     train = [r for r in records if r["kind"] == "train"]
-    if not summary["out_of_time"]:  # a loaded machine may hit the hard stop first; then it says so
-        assert summary["steps"] == plan["steps"] == train[-1]["step"]
-        # the last step runs one decay step above the floor (the floor is the LR after it)
-        last_decay = (cfg.lr - cfg.lr_floor) / (plan["steps"] - cfg.warmup)
-        assert cfg.lr_floor < train[-1]["lr"] <= cfg.lr_floor + last_decay * 1.0001 < train[-2]["lr"]
-    assert summary["wall_seconds"] < 60 * 0.15 + 5
+    assert not summary["out_of_time"] and summary["steps"] == plan["steps"] == train[-1]["step"]
+    # the last step runs one decay step above the floor (the floor is the LR after it)
+    last_decay = (cfg.lr - cfg.lr_floor) / (plan["steps"] - cfg.warmup)
+    assert cfg.lr_floor < train[-1]["lr"] <= cfg.lr_floor + last_decay * 1.0001 < train[-2]["lr"]
+    assert summary["wall_seconds"] <= 60 * 0.5
+
+
+def test_hard_stop_at_the_time_budget(stems_dir, tmp_path):
+    """--max-minutes with a fixed --steps: the run stops (and saves) at the budget, by its clock."""
+    cfg = _config(stems_dir, tmp_path / "h", steps=1000, max_minutes=0.1, checkpoint_every=1000)
+    summary = Trainer(cfg, clock=Ticker(1.0)).run()  # 6 s budget, 1 s per step
+    assert summary["out_of_time"] and summary["steps"] == 7  # the first step past the budget ends the run
+    assert load_checkpoint(tmp_path / "h" / "checkpoints" / "last.pt")["step"] == 7
 
 
 def test_data_weights_steer_sampling_between_datasets(stems_dir, tmp_path):
@@ -211,6 +233,10 @@ def test_two_validation_sets_and_augment_overrides_via_the_cli(stems_dir, tmp_pa
     import json
     import shutil
 
+# ------------------------------------------------------------------------------ the CLI around a run (issue 9)
+
+
+def cli(*args: str):
     from typer.testing import CliRunner
 
     from vocal_remover.cli import app
@@ -240,3 +266,112 @@ def test_two_validation_sets_and_augment_overrides_via_the_cli(stems_dir, tmp_pa
         r = runner.invoke(app, args[:-4] + ["--augment", bad, "--run-dir", str(tmp_path / "bad")])
         assert r.exit_code == 2 and message in r.output and "Traceback" not in r.output, (bad, r.output)
     assert not (tmp_path / "bad").exists()
+    return CliRunner().invoke(app, list(args))
+
+
+def tiny_args(stems_dir, run_dir, *extra: str) -> list[str]:
+    return ["finetune", "--data", str(stems_dir), "--preset", "tiny", "--cropsizes", "32", "--batch-size", "2",
+            "--warmup", "1", "--samples-per-epoch", "8", "--val-every", "0", "--device", "cpu",
+            "--run-dir", str(run_dir), *extra]
+
+
+def train_steps(run_dir) -> list[int]:
+    import json
+
+    lines = (run_dir / "metrics.jsonl").read_text().splitlines()
+    return [json.loads(line)["step"] for line in lines if '"train"' in line]
+
+
+@pytest.mark.parametrize("sig,status", [("SIGINT", 130), ("SIGTERM", 143)])
+def test_ctrl_c_or_sigterm_saves_a_checkpoint_to_resume_from(stems_dir, tmp_path, sig, status):
+    import json
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    run_dir = tmp_path / "run"
+    proc = subprocess.Popen([sys.executable, "-m", "vocal_remover",
+                             *tiny_args(stems_dir, run_dir, "--steps", "1000", "--progress", "json")],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONPATH": str(REPO)},
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    for line in proc.stderr:  # two steps done (the default --checkpoint-every 100 saved none yet): stop
+        if line.startswith("{") and json.loads(line)["stage"] == "step" and json.loads(line)["done"] >= 2:
+            break
+    proc.send_signal(getattr(signal, sig))
+    out, err = proc.communicate(timeout=HANG)
+    assert proc.returncode == status, err
+    assert "Traceback" not in err and out == ""
+    events = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
+    stopped = next(e for e in events if e["stage"] == "interrupted")
+    saved = load_checkpoint(run_dir / "checkpoints" / "last.pt")
+    assert saved["step"] == stopped["done"] >= 2 and train_steps(run_dir)[-1] == saved["step"]
+    r = cli("finetune", "--resume", "--run-dir", str(run_dir), "--steps", str(saved["step"] + 1), "-q")
+    assert r.exit_code == 0, r.output
+    assert train_steps(run_dir) == list(range(1, saved["step"] + 2))
+
+
+def test_a_run_folder_in_use_is_refused_unless_overwritten(stems_dir, tmp_path):
+    run_dir = tmp_path / "run"
+    assert cli(*tiny_args(stems_dir, run_dir, "--steps", "2", "-q")).exit_code == 0
+    (run_dir / "checkpoints" / "last.pt").unlink()  # as if stopped before its first checkpoint: still a run
+    r = cli(*tiny_args(stems_dir, run_dir, "--steps", "3", "-q"))
+    assert r.exit_code == 2 and r.stderr.count("\n") == 1 and "--overwrite" in r.stderr, r.output
+    assert train_steps(run_dir) == [1, 2]  # nothing appended
+    r = cli("finetune", "--resume", "--run-dir", str(run_dir))
+    assert r.exit_code == 2 and "--overwrite" in r.stderr, r.output
+    r = cli(*tiny_args(stems_dir, run_dir, "--steps", "3", "--overwrite", "-q"))
+    assert r.exit_code == 0, r.output
+    assert train_steps(run_dir) == [1, 2, 3]  # a new run, not appended to the old one
+
+
+def test_resume_takes_allowed_changes_and_refuses_the_others(stems_dir, tmp_path):
+    run_dir = tmp_path / "run"
+    assert cli(*tiny_args(stems_dir, run_dir, "--steps", "3", "-q")).exit_code == 0
+    resume = ["finetune", "--resume", "--run-dir", str(run_dir), "-q"]
+    for extra, option in ((["--lr", "0.1"], "--lr 0.1"), (["--cropsizes", "64"], "--cropsizes 64"),
+                          (["--preset", "small"], "--preset"), (["--seed", "9"], "--seed 9"),
+                          (["--batch-size", "3"], "--batch-size 3"), (["--steps", "2"], "--steps 2")):
+        r = cli(*resume, *extra)
+        assert r.exit_code == 2 and r.stderr.startswith(f"Error: {option}") and r.stderr.count("\n") == 1, r.output
+    r = cli(*resume, "--lr", "0.0001", "--batch-size", "2")  # the run's own values: nothing changes
+    assert r.exit_code == 0, r.output
+    r = cli(*resume, "--steps", "5", "--checkpoint-every", "1")  # more steps: they are trained
+    assert r.exit_code == 0, r.output
+    assert train_steps(run_dir) == [1, 2, 3, 4, 5]
+    assert sorted(p.name for p in (run_dir / "checkpoints").glob("step-*.pt")) == [
+        "step-00000003.pt", "step-00000004.pt", "step-00000005.pt"]
+
+
+def test_settings_that_cannot_work_are_refused_or_warned(stems_dir, tmp_path):
+    r = cli(*tiny_args(stems_dir, tmp_path / "a", "--steps", "2", "--warmup", "100", "--progress", "none"))
+    assert r.exit_code == 0, r.output
+    assert "Note: --warmup 100 is longer than the run (--steps 2): the learning rate never gets above 2% of --lr" \
+        in r.stderr
+    for extra, message in ((["--cropsizes", "512"], "--cropsizes 512: above the model's max_cropsize 256"),
+                           (["--precision", "fp16"], "--precision fp16: not supported for training on the CPU")):
+        r = cli(*tiny_args(stems_dir, tmp_path / "b", "--steps", "2", *extra))
+        assert r.exit_code == 2 and r.stderr.startswith(f"Error: {message}"), r.output
+    assert not (tmp_path / "b").exists()
+
+
+def test_progress_when_not_on_a_terminal(stems_dir, tmp_path):
+    """A log file (no terminal) gets plain status lines; JSON progress has separate's keys."""
+    import json
+
+    r = cli(*tiny_args(stems_dir, tmp_path / "a", "--steps", "3"))
+    assert r.exit_code == 0, r.output
+    lines = r.stderr.splitlines()
+    steps = [line for line in lines if line.startswith("step ")]
+    # the first and the last step always; others every --status-every seconds (30 by default)
+    assert steps[0].startswith("step 1/3  loss ") and steps[-1].startswith("step 3/3  loss ")
+    assert all(" lr " in line and " s/step  ETA " in line for line in steps)
+    assert lines[-1].startswith("Done: 3 steps")
+    r = cli(*tiny_args(stems_dir, tmp_path / "b", "--steps", "2", "--progress", "json"))
+    events = [json.loads(line) for line in r.stderr.splitlines()]
+    assert all({"stage", "done", "total"} <= set(e) for e in events)
+    assert [(e["stage"], e["done"], e["total"]) for e in events if e["stage"] in ("step", "done")] == [
+        ("step", 1, 2), ("step", 2, 2), ("done", 2, 2)]

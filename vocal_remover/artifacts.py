@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import os
+import shlex
 import shutil
 import tempfile
 from dataclasses import dataclass, field
@@ -88,6 +89,9 @@ def load_model(path: str | Path, device: str | Any = "cpu") -> LoadedModel:
 
         return load_onnx_model(path)
     if path.is_file():
+        if path.suffix.lower() in (".pt", ".pth", ".ts", ".ckpt"):
+            raise ModelError(str(path), "a checkpoint or TorchScript file, not a model; for a training "
+                             f"checkpoint, export it first: vocal-remover export {shlex.quote(str(path))} -o MODEL_DIR")
         raise ModelError(str(path), "not a model folder or an .onnx file")
     return load_model_folder(path, device)
 

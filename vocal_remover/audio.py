@@ -33,12 +33,13 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import glob
 import math
 import os
 import re
 import secrets
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -103,6 +104,8 @@ def _import_av() -> Any:
 
 def find_audio_files(
     inputs: Sequence[str | Path],
+    *,
+    exclude: Callable[[Path], bool] | None = None,
 ) -> tuple[list[Path], list[tuple[Path, str]]]:
     """Expand files and folders (recursive, sorted, hidden files skipped) into audio files.
 
@@ -110,7 +113,9 @@ def find_audio_files(
     folder with no audio. An explicitly named file is always returned (even with an odd
     extension or a hidden name) and judged when opened. Duplicates (the same file named
     twice, or found again through a folder) are listed once, first occurrence wins.
-    Symlinked folders are not followed (no cycles); symlinked files are.
+    Symlinked folders are not followed (no cycles); symlinked files are. `exclude(path)` is
+    asked about each audio file found inside a folder (never about a file named explicitly):
+    True leaves it out, silently (the caller reports it).
     """
     files: list[Path] = []
     problems: list[tuple[Path, str]] = []
@@ -129,10 +134,10 @@ def find_audio_files(
         elif p.is_dir():
             found, errors = _scan_folder(p)
             problems.extend(errors)
-            if found:
-                for f in found:
-                    add(f)
-            elif not errors:
+            kept = [f for f in found if exclude is None or not exclude(f)]
+            for f in kept:
+                add(f)
+            if not found and not errors:
                 problems.append((p, "no audio files in this folder"))
         elif p.exists():
             problems.append((p, "not a regular file or folder"))
@@ -800,16 +805,23 @@ class AudioWriter:
             raise AudioError(what, f"cannot write {fmt.upper()} ({_reason(err)})") from err
 
     def _create_temp(self, folder: Path) -> Path:
+        remove_stale_partials(self.path)
         # O_EXCL + normal 0o666 mode (minus umask) so the final file gets ordinary permissions.
         for _ in range(100):
             tmp = folder / f".{self.path.name}.partial-{secrets.token_hex(4)}"
             try:
-                self._fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
-                return tmp
+                fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
             except FileExistsError:
                 continue
             except OSError as err:
                 raise AudioError(str(self.path), _os_reason(err, folder)) from err
+            # Held until the file is renamed or removed: it marks the file as alive for
+            # remove_stale_partials. A cleaner that got in between creation and lock has unlinked it.
+            if _try_lock(fd) is False or os.fstat(fd).st_nlink == 0:
+                os.close(fd)
+                continue
+            self._fd = fd
+            return tmp
         raise AudioError(str(self.path), f"cannot create a temporary file in {folder}")
 
     def write(self, block: np.ndarray) -> None:
@@ -862,9 +874,13 @@ class AudioWriter:
         try:
             assert self._fd is not None
             os.fsync(self._fd)
-            os.close(self._fd)
-            self._fd = None
-            os.replace(self._tmp, self.path)
+            if os.name == "nt":  # Windows cannot rename an open file (and has no lock to keep)
+                os.close(self._fd)
+                self._fd = None
+            os.replace(self._tmp, self.path)  # renamed while still open, so still locked
+            if self._fd is not None:
+                os.close(self._fd)
+                self._fd = None
         except OSError as err:
             raise AudioError(what, _os_reason(err, self.path.parent)) from err
         self._committed = True
@@ -942,6 +958,51 @@ def storable_rate(fmt: str, rate: int) -> tuple[int, str | None]:
     if out == rate:
         return rate, None
     return out, f"{reason}: outputs resampled from {rate} to {out} Hz"
+
+
+def _try_lock(fd: int) -> bool | None:
+    """An exclusive, non-blocking lock on an open file: True, False (held elsewhere) or None (no flock here)."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return False
+    return True
+
+
+def remove_stale_partials(path: str | Path) -> list[Path]:
+    """Remove the temporary files (`.{name}.partial-*`) that writers of `path` left when they were
+    killed (SIGKILL, a crash, power loss). A live writer holds a lock on its temporary file, so only
+    abandoned ones are removed; where there is no flock (Windows) nothing is. Returns what was removed."""
+    path = Path(path)
+    removed = []
+    try:
+        candidates = list(path.parent.glob(f".{glob.escape(path.name)}.partial-*"))
+    except OSError:
+        return removed
+    for tmp in candidates:
+        try:
+            fd = os.open(tmp, os.O_RDONLY)
+        except OSError:
+            continue
+        try:
+            if _try_lock(fd) and tmp.is_file():
+                tmp.unlink()
+                removed.append(tmp)
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+    return removed
+
+
+def check_output_format(what: str, fmt: str, rate: int, channels: int) -> None:
+    """Raise AudioError when `fmt` cannot store audio of this rate and channel count (before anything,
+    a folder included, is created for it)."""
+    _check_encoder_limits(what, str(fmt).lower().lstrip("."), int(rate), int(channels))
 
 
 def _check_encoder_limits(what: str, fmt: str, rate: int, channels: int) -> None:

@@ -62,6 +62,9 @@ def resolve_precision(device: torch.device, precision: str = "auto", *, inferenc
         raise ConfigError(f"precision '{precision}'", f"expected one of {', '.join(PRECISIONS)}")
     if precision == "fp32":
         return None
+    if precision == "fp16" and device.type == "cpu" and not inference:
+        # CPU autocast has few float16 kernels and no use for a GradScaler: slow, and no gain in range.
+        raise ConfigError("--precision fp16", "not supported for training on the CPU; use fp32 or bf16")
     if precision == "auto":
         if device.type == "cuda":
             return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16

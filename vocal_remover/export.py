@@ -480,15 +480,16 @@ def _staged(target: Path, *, overwrite: bool, single_file: bool):
 
 def output_format(output: str | Path, fmt: str | None) -> str:
     """The format asked for, or the one an output's suffix implies (.onnx, .pt/.ts, else a folder)."""
+    suffix = Path(output).suffix.lower()
+    implied = next((name for name, suffixes in FILE_SUFFIXES.items() if suffix in suffixes), None)
     if fmt is not None:
         if fmt not in FORMATS:
             raise ConfigError(f"format '{fmt}'", f"expected one of {', '.join(FORMATS)}")
+        if implied is not None and implied != fmt:  # `-o x.onnx --format torchscript`: which one was meant?
+            raise ConfigError(f"-o {output} with --format {fmt}",
+                              f"a {suffix} output is {implied}; drop --format or change the output's name")
         return fmt
-    suffix = Path(output).suffix.lower()
-    for name, suffixes in FILE_SUFFIXES.items():
-        if suffix in suffixes:
-            return name
-    return "folder"
+    return implied or "folder"
 
 
 def export_model(source: str | Path, output: str | Path, *, fmt: str | None = None, half: bool = False,

@@ -18,6 +18,7 @@ import hashlib
 import json
 import os
 import re
+import shlex
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -217,6 +218,9 @@ def _resolve(spec: str | Path, *, offline: bool, cache_dir: str | Path | None,
     # 1. An existing local path.
     path = Path(raw).expanduser()
     if path.exists():
+        if path.is_dir() and (path / "checkpoints").is_dir() and not (path / MODEL_FILES[1]).is_file():
+            raise ModelError(f"model '{text}'", "a training run directory, not a model folder; export it first: "
+                             f"vocal-remover export {shlex.quote(text)} -o MODEL_DIR, then use -m MODEL_DIR")
         if path.is_dir():
             _check_folder(path, f"model folder '{text}'")
         return path  # a file (e.g. .onnx) is returned unchanged; another module handles it

@@ -16,6 +16,7 @@ import contextlib
 import heapq
 import itertools
 import math
+import re
 import string
 import time
 from dataclasses import dataclass, field
@@ -107,6 +108,38 @@ def output_paths(track: str, outdir: Path, fmt: str, stems: Sequence[str], *, te
         for key, label in IMAGE_LABELS.items():
             paths[key] = output_path(outdir, track, label, "png", template=template, trackext=trackext)
     return paths
+
+
+_OUTPUT_NAME = re.compile(r".+_(?:%s)\.[^.]+" % "|".join(STEM_SUFFIX.values()))
+
+
+def looks_like_output(path: str | Path) -> bool:
+    """Whether a file is named like what `separate_file` writes (`<track>_Instruments.<ext>`, `_Vocals`)."""
+    return bool(_OUTPUT_NAME.fullmatch(Path(path).name))
+
+
+def find_inputs(inputs: Sequence[str | Path], output_dir: str | Path) -> tuple[list[Path], list[tuple[Path, str]],
+                                                                           list[Path]]:
+    """The audio files to separate: `audio.find_audio_files`, except that expanding a folder leaves out
+    what separation wrote there before, so that running the same command twice does not separate its
+    own outputs: files named like outputs, and files inside the output folder when that folder lies
+    within an input folder. Files named explicitly are always kept.
+
+    Returns (files, problems, left_out)."""
+    out = Path(output_dir).resolve()
+    folders = [Path(p).resolve() for p in inputs if Path(p).is_dir()]
+    # `separate . -o .`: the output folder is the input folder itself; only the names tell outputs apart.
+    out_inside_input = out not in folders and any(out.is_relative_to(f) for f in folders)
+    left_out: list[Path] = []
+
+    def exclude(path: Path) -> bool:
+        if looks_like_output(path) or (out_inside_input and path.resolve().is_relative_to(out)):
+            left_out.append(path)
+            return True
+        return False
+
+    files, problems = audio_io.find_audio_files(inputs, exclude=exclude)
+    return files, problems, left_out
 
 
 def unique_track_names(files: Sequence[Path]) -> list[str]:
@@ -252,8 +285,8 @@ class Separator:
         if loaded is None:
             loaded = load_model(folder, device="cpu")
         if not allow_untrained and not loaded.trained:
-            raise ModelError(str(loaded.path or model), "this model is untrained (random weights); "
-                             "it is only for smoke tests and benchmarks")
+            raise ModelError(str(loaded.path or model), "this model is untrained (random weights), only for smoke "
+                             "tests and benchmarks; pass --allow-untrained to use it anyway")
         self.loaded = loaded
         self.config = loaded.config
         # A torch module, or an ONNX network run by onnxruntime (backends.OnnxMaskModel, called the same way).
@@ -574,6 +607,8 @@ class Separator:
                     result.notes.append(f"{info.channels} channels downmixed to stereo")
                 out_channels = info.channels if info.channels <= 2 else 2
                 out_rate, why = audio_io.storable_rate(fmt, info.samplerate)
+                for stem in written_stems:  # refuse what the format cannot store before creating anything
+                    audio_io.check_output_format(str(targets[stem]), fmt, out_rate, out_channels)
                 if why:
                     result.notes.append(why)
                 if fmt == "mp3" and mp3_bitrate is not None:

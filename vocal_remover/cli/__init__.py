@@ -13,10 +13,15 @@ from vocal_remover.cli import export as export_cli
 from vocal_remover.cli import models as models_cli
 from vocal_remover.cli import separate as separate_cli
 from vocal_remover.cli import train as train_cli
+from vocal_remover.cli.common import OneLineErrors, PlainCommand
 
 app = typer.Typer(
     name="vocal-remover",
     help="Split songs into instrumental and vocal tracks with the frame primer.",
+    cls=OneLineErrors,
+    # Plain help: it wraps to any width (rich's tables cut words at 80 columns) and shows help texts
+    # literally (rich markup would eat `[@revision]`).
+    rich_markup_mode=None,
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -38,12 +43,10 @@ def _root(
     """Split songs into instrumental and vocal tracks with the frame primer."""
 
 
-app.command("separate", no_args_is_help=True)(separate_cli.separate)
-app.command("cache", no_args_is_help=True)(cache_cli.cache)
-app.command("pretrain", no_args_is_help=True)(train_cli.pretrain)
-app.command("finetune", no_args_is_help=True)(train_cli.finetune)
-app.command("evaluate", no_args_is_help=True)(evaluate_cli.evaluate)
-app.command("export", no_args_is_help=True)(export_cli.export)
+for name, command in (("separate", separate_cli.separate), ("cache", cache_cli.cache),
+                      ("pretrain", train_cli.pretrain), ("finetune", train_cli.finetune),
+                      ("evaluate", evaluate_cli.evaluate), ("export", export_cli.export)):
+    app.command(name, cls=PlainCommand, no_args_is_help=True)(command)
 app.add_typer(models_cli.app, name="models")
 
 

@@ -7,8 +7,9 @@ from pathlib import Path
 from typing import List
 
 import typer
+from rich.text import Text
 
-from vocal_remover.cli.common import console, fail, guarded
+from vocal_remover.cli.common import console, fail, guarded, note
 
 
 class Layout(str, Enum):
@@ -38,7 +39,7 @@ class _Renderer:
 
             self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                                      TextColumn("tracks"), TimeElapsedColumn(), TextColumn("ETA"),
-                                     TimeRemainingColumn(), TextColumn("{task.fields[current]}"),
+                                     TimeRemainingColumn(), TextColumn("{task.fields[current]}", markup=False),
                                      console=console, transient=False)
 
     def __enter__(self):
@@ -59,11 +60,12 @@ class _Renderer:
             if self.progress is not None and self.task is not None and event.done:
                 self.progress.update(self.task, completed=event.done)
             if event.error:
-                console.print(f"[red]Skipped:[/red] {event.name}: {event.detail}", soft_wrap=True)
+                console.print(Text.assemble(("Skipped:", "red"), f" {event.name}: {event.detail}"), soft_wrap=True)
             elif not self.quiet:
-                console.print(f"[yellow]Not used:[/yellow] {event.name}: {event.detail}", soft_wrap=True)
+                console.print(Text.assemble(("Not used:", "yellow"), f" {event.name}: {event.detail}"),
+                              soft_wrap=True)
         elif event.kind == "note" and not self.quiet:
-            console.print(f"[yellow]Note:[/yellow] {event.name}: {event.detail}", soft_wrap=True)
+            note(f"{event.name}: {event.detail}")
         elif event.kind == "done" and self.progress is not None and self.task is not None:
             self.progress.update(self.task, completed=max(event.total, 1), description="cached", current="")
 
@@ -89,30 +91,35 @@ def _print_summary(summary) -> None:
     table.add_row("audio", f"{summary.hours:.2f} h ({summary.seconds:.0f} s)")
     table.add_row("size", f"{_size(summary.bytes)} ({summary.bytes / max(summary.hours, 1e-9) / 1e6:.0f} MB per hour "
                   "of audio, all stems)")
-    table.add_row("sources", "\n".join(f"{src} ({lay})" for src, lay in summary.layouts) or "-")
+    table.add_row("sources", Text("\n".join(f"{src} ({lay})" for src, lay in summary.layouts) or "-"))
     if summary.skipped:
         reasons = Counter(p.reason for p in summary.skipped)
         lines = [f"{n} x {why}" for why, n in reasons.most_common(8)]
         if len(reasons) > 8:
             lines.append(f"... {len(reasons) - 8} other reasons")
-        table.add_row(f"skipped ({len(summary.skipped)})", "\n".join(lines))
-    table.add_row("folder", str(summary.path))
+        table.add_row(f"skipped ({len(summary.skipped)})", Text("\n".join(lines)))
+    table.add_row("folder", Text(str(summary.path)))
     console.print(table)
 
 
 @guarded
 def cache(
-    sources: List[Path] = typer.Argument(..., help="Dataset folders (or files for `mixes`).", show_default=False),
-    output: Path = typer.Option(..., "--output", "-o", help="Cache folder (created; re-running updates it)."),
+    sources: List[Path] = typer.Argument(..., metavar="SOURCE...", show_default=False,
+                                         help="Dataset folders (or files for `mixes`)."),
+    output: Path = typer.Option(..., "--output", "-o", metavar="DIR",
+                                help="Cache folder (created; re-running updates it)."),
     layout: Layout = typer.Option(Layout.auto, "--layout", "-l",
                                   help="auto (detect per source), stems, pairs, pools or mixes."),
-    workers: int = typer.Option(1, "--workers", "-j", min=1, help="Tracks decoded in parallel (processes)."),
+    workers: int = typer.Option(1, "--workers", "-j", min=1, metavar="N",
+                                help="Tracks decoded in parallel (processes)."),
     verify: bool = typer.Option(False, "--verify", help="Re-hash existing shards and rebuild corrupt ones."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress, notes or summary; errors only."),
 ) -> None:
-    """Decode, resample and align datasets once into memory-mappable shards for training.
+    """Cache datasets for training (decoded, resampled, aligned).
 
-    Prints the cache folder on stdout. Exit status 1 when a source file could not be used (unreadable, mismatched); files that are merely not needed are listed but do not fail the run."""
+    Decodes, resamples and aligns the sources once into memory-mappable shards. Prints the cache folder on
+    stdout. Exit status 1 when a source file could not be used (unreadable, mismatched); files that are
+    merely not needed are listed but do not fail the run."""
     from vocal_remover.data.cache import build_cache
 
     renderer = _Renderer(bar=console.is_terminal and not quiet, quiet=quiet)

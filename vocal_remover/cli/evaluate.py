@@ -9,7 +9,7 @@ from typing import List, Optional
 
 import typer
 
-from vocal_remover.cli.common import console, fail, guarded
+from vocal_remover.cli.common import console, fail, guarded, say, stdout
 
 
 class BssMode(str, Enum):
@@ -23,6 +23,8 @@ def _db(value) -> str:
 
 
 def _tables(reports, bss: bool, per_track: bool):
+    """(heading, table) per model, then the comparison. Headings are printed as lines that never wrap
+    (a table title wraps to the table's width, splitting paths and figures)."""
     from rich.markup import escape
     from rich.table import Table
 
@@ -31,8 +33,8 @@ def _tables(reports, bss: bool, per_track: bool):
         spas = report.seconds_per_audio_second
         speed = f"{spas:.3f} s per audio second ({1 / spas:.1f}x real time)" if spas > 0 else "timing n/a"
         untrained = "" if report.info.get("trained", True) else " (untrained)"
-        table = Table(title=escape(f"{report.name}{untrained}: {len(report.tracks)} tracks, {speed}"),
-                      title_justify="left")
+        heading = f"{report.name}{untrained}: {len(report.tracks)} tracks, {speed}"
+        table = Table()
         table.add_column("SDR (dB)")
         table.add_column("vocals", justify="right")
         table.add_column("instrumental", justify="right")
@@ -53,9 +55,9 @@ def _tables(reports, bss: bool, per_track: bool):
                 row += [_db(bss_stats["vocals"][stat]) if bss_stats else "-",
                         _db(bss_stats["instrumental"][stat]) if bss_stats else "-"]
             table.add_row(*row)
-        tables.append(table)
+        tables.append((heading, table))
     if len(reports) > 1:
-        table = Table(title="Comparison (global SDR, dB, over the same tracks)", title_justify="left")
+        table = Table()
         for column in ("model", "vocals median", "vocals mean", "instrumental median", "instrumental mean",
                        "s per audio s"):
             table.add_column(column, justify="left" if column == "model" else "right")
@@ -64,29 +66,35 @@ def _tables(reports, bss: bool, per_track: bool):
             table.add_row(escape(report.name), _db(sdr["vocals"]["median"]), _db(sdr["vocals"]["mean"]),
                           _db(sdr["instrumental"]["median"]), _db(sdr["instrumental"]["mean"]),
                           f"{report.seconds_per_audio_second:.3f}")
-        tables.append(table)
+        tables.append(("Comparison (global SDR, dB, over the same tracks)", table))
     return tables
 
 
 @guarded
 def evaluate(
-    data: Path = typer.Argument(..., show_default=False,
+    data: Path = typer.Argument(..., metavar="DATA", show_default=False,
                                 help="Dataset folder in the stems layout (<track>/vocals.<ext> + "
                                      "<track>/accompaniment.<ext>), or one track folder."),
-    models: List[str] = typer.Option(..., "--model", "-m", show_default=False,
+    models: List[str] = typer.Option(..., "--model", "-m", metavar="SPEC", show_default=False,
                                      help="Model to evaluate; repeat to compare several on the same tracks. "
                                           "Registry name, model folder, .onnx file or Hub id."),
     json_out: bool = typer.Option(False, "--json", help="Print the results as JSON on stdout (no tables)."),
     bss: BssMode = typer.Option(BssMode.auto, "--bss",
                                 help="Also BSS-eval v4 SDR (museval, 1 s windows): auto = when museval is "
                                      "installed (the eval extra), on, off."),
-    limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Only the first N tracks (by name)."),
+    limit: Optional[int] = typer.Option(None, "--limit", min=1, metavar="N", show_default=False,
+                                        help="Only the first N tracks (by name)."),
     per_track: bool = typer.Option(False, "--per-track", help="Show every track in the tables."),
-    device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:N or mps."),
-    precision: str = typer.Option("auto", "--precision", help="auto, fp32, bf16 or fp16 (autocast)."),
-    batch_size: Optional[int] = typer.Option(None, "--batch-size", "-b", min=1, help="Windows per forward pass."),
-    window: Optional[int] = typer.Option(None, "--window", "-w", min=8, help="Frames per model window."),
-    overlap: float = typer.Option(0.125, "--overlap", min=0.0, max=0.75, help="Window overlap (cross-faded)."),
+    device: str = typer.Option("auto", "--device", metavar="DEVICE", help="auto, cpu, cuda, cuda:N or mps."),
+    precision: str = typer.Option("auto", "--precision", metavar="PRECISION",
+                                  help="auto, fp32, bf16 or fp16 (autocast)."),
+    batch_size: Optional[int] = typer.Option(None, "--batch-size", "-b", min=1, metavar="N", show_default=False,
+                                             help="Windows per forward pass (default 1 on CPU, 4 otherwise)."),
+    window: Optional[int] = typer.Option(None, "--window", "-w", min=8, metavar="FRAMES", show_default=False,
+                                         help="Frames per model window (default min(512, the model's "
+                                              "max_cropsize))."),
+    overlap: float = typer.Option(0.125, "--overlap", min=0.0, max=0.75, metavar="F",
+                                  help="Fraction of a window shared with the next (cross-faded)."),
     tta: bool = typer.Option(False, "--tta", help="Shifted-window test-time augmentation (2x time)."),
     shifts: int = typer.Option(1, "--shifts", min=1, max=100,
                                help="Passes over randomly shifted windows, averaged (N times the time)."),
@@ -96,9 +104,11 @@ def evaluate(
                                          help="Accept models with random weights (tests, benchmarks)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress; errors only (results still print)."),
 ) -> None:
-    """Score models on a stems dataset: every track is separated by each model (the `separate` code path),
-    vocals and instrumental are scored with global SDR (MDX convention) and, with museval installed (the
-    eval extra), BSS-eval v4 SDR. Prints a table per model (median, mean, seconds per audio second)."""
+    """Score models on a stems dataset (SDR, speed).
+
+    Every track is separated by each model (the `separate` code path); vocals and instrumental are scored
+    with global SDR (MDX convention) and, with museval installed (the eval extra), BSS-eval v4 SDR. Prints a
+    table per model (median, mean, seconds per audio second)."""
     import contextlib
 
     from vocal_remover.evaluate import bss_available, find_tracks, separator_candidate
@@ -126,7 +136,7 @@ def evaluate(
     if not quiet and console.is_terminal:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-        bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+        bar = Progress(TextColumn("{task.description}", markup=False), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                        console=console, transient=True)
     task = bar.add_task("evaluating", total=len(tracks) * len(candidates)) if bar else None
 
@@ -146,10 +156,10 @@ def evaluate(
             "models": [r.to_dict() for r in reports],
         }, indent=2))
         return
-    from rich.console import Console
+    from rich.text import Text
 
-    out = Console(highlight=False)
-    for table in _tables(reports, use_bss, per_track):
-        out.print(table)
+    for heading, table in _tables(reports, use_bss, per_track):
+        stdout.print(Text(heading, style="bold"), soft_wrap=True)
+        stdout.print(table)
     if bss is BssMode.auto and not use_bss and not quiet:
-        console.print("BSS-eval v4 SDR: not computed (pip install 'vocal-remover[eval]', or --bss on).")
+        say("BSS-eval v4 SDR: not computed (pip install 'vocal-remover[eval]', or --bss on).")

@@ -11,7 +11,7 @@ from typing import Optional
 
 import typer
 
-from vocal_remover.cli.common import console, fail, guarded
+from vocal_remover.cli.common import fail, guarded, say
 
 
 class ExportFormat(str, Enum):
@@ -27,12 +27,12 @@ class Which(str, Enum):
 
 @guarded
 def export(
-    source: str = typer.Argument(..., show_default=False,
+    source: str = typer.Argument(..., metavar="SOURCE", show_default=False,
                                  help="Training run directory, training checkpoint (.pt), model folder, "
                                       "registry name or Hub id."),
-    output: Optional[Path] = typer.Option(None, "--output", "-o", show_default=False,
-                                          help="Folder to create (or a .onnx / .pt file for those formats). "
-                                               "Optional with --push-to-hub."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", metavar="OUT", show_default=False,
+                                          help="Folder to create, or an .onnx / .pt file (the suffix implies "
+                                               "the format). Optional with --push-to-hub."),
     fmt: Optional[ExportFormat] = typer.Option(None, "--format", "-f", show_default=False,
                                                help="folder (default), onnx or torchscript; a .onnx or .pt "
                                                     "output implies its format."),
@@ -52,9 +52,11 @@ def export(
     offline: bool = typer.Option(False, "--offline", help="Never touch the network for SOURCE."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Errors only."),
 ) -> None:
-    """Export a model: a model folder (default), ONNX or TorchScript; optionally push it to the Hub.
+    """Export a model as a folder, ONNX or TorchScript (or to the Hub).
 
-    Prints the written path and, when pushing, ORG/NAME@<commit>."""
+    Exports a training run, checkpoint or model as a model folder (the default), ONNX or TorchScript;
+    optionally pushes the folder to the Hub. Prints the written path and, when pushing,
+    ORG/NAME@<commit>."""
     from vocal_remover.export import export_model, output_format, push_to_hub
 
     if push is None and output is None:
@@ -67,7 +69,7 @@ def export(
 
     def note(message: str) -> None:
         if not quiet:
-            console.print(message, soft_wrap=True, markup=False)
+            say(message)
 
     # The command recorded in the model card: what determines the artifact, in canonical form.
     words = ["vocal-remover", "export", source] + (["-o", str(output)] if output is not None else [])

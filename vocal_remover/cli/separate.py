@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import sys
 from enum import Enum
 from pathlib import Path
 from typing import List, Optional
 
 import typer
+from rich.text import Text
 
-from vocal_remover.cli.common import ProgressMode, console, fail, guarded
+from vocal_remover.cli.common import ProgressMode, console, error, fail, guarded, note, say
 
 
 class Format(str, Enum):
@@ -43,16 +45,18 @@ class _BarRenderer:
     """A rich bar per file and one overall, with ETA, on stderr."""
 
     def __init__(self, total_seconds: float, num_files: int):
-        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
-                                   TimeRemainingColumn)
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-        self.progress = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
-                                 TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(), console=console,
-                                 transient=False)
+        self.progress = Progress(TextColumn("{task.description}", markup=False), BarColumn(),
+                                 TextColumn("{task.percentage:>3.0f}%"), TimeElapsedColumn(), TextColumn("ETA"),
+                                 TimeRemainingColumn(), console=console, transient=False)
         self.overall = self.progress.add_task(f"all {num_files} file(s)", total=max(total_seconds, 1e-9))
         self.current = None
         self.file_total = 0.0
         self.last = 0.0
+        # The bar redraws itself in place on the terminal; a line written to that terminal behind its
+        # back is glued to it or overwritten. Paths for that same terminal go through the display.
+        self.shares_terminal = console.is_terminal and _same_terminal(sys.stdout, sys.stderr)
 
     def __enter__(self):
         self.progress.__enter__()
@@ -77,6 +81,25 @@ class _BarRenderer:
         self.progress.advance(self.overall, max(0.0, self.file_total - self.last))
         self.file_total = self.last = 0.0
 
+    def result(self, line: str) -> None:
+        """A written path: printed above the live bars when they share the terminal, else to stdout."""
+        if self.shares_terminal:
+            self.progress.console.print(Text(line), soft_wrap=True)
+        else:
+            typer.echo(line)
+
+
+def _same_terminal(a, b) -> bool:
+    try:
+        return a.isatty() and b.isatty() and os.ttyname(a.fileno()) == os.ttyname(b.fileno())
+    except (AttributeError, OSError, ValueError):
+        return False
+
+
+def _plain_progress(event) -> None:
+    if event.stage == "done":
+        say(f"Separated {event.file} ({event.done:.1f} s of audio)")
+
 
 def _json_progress(event) -> None:
     sys.stderr.write(json.dumps({"file": event.file, "stage": event.stage, "done": round(event.done, 3),
@@ -86,24 +109,27 @@ def _json_progress(event) -> None:
 
 @guarded
 def separate(
-    inputs: List[Path] = typer.Argument(..., help="Audio files or folders (searched recursively).",
-                                        show_default=False),
-    output_dir: Path = typer.Option(Path("separated"), "--output-dir", "-o",
-                                    help="Folder for <track>_Instruments.<ext> and <track>_Vocals.<ext>."),
-    model: str = typer.Option("default", "--model", "-m",
-                              help="Registry name, model folder, or Hub id org/name[@revision]."),
+    inputs: List[Path] = typer.Argument(..., metavar="INPUT...", show_default=False,
+                                        help="Audio files or folders (searched recursively; earlier outputs "
+                                             "and the output folder are left out)."),
+    output_dir: Path = typer.Option(Path("separated"), "--output-dir", "-o", metavar="DIR",
+                                    help="Where <track>_Instruments.<ext> and <track>_Vocals.<ext> go."),
+    model: str = typer.Option("default", "--model", "-m", metavar="SPEC",
+                              help="Registry name, model folder, .onnx file or Hub id org/name[@revision]."),
     fmt: Format = typer.Option(Format.wav, "--format", "-f", help="Output format."),
-    sample_type: SampleType = typer.Option(SampleType.float, "--sample-type",
-                                           help="WAV/FLAC samples: 32-bit float, 16- or 24-bit PCM."),
+    sample_type: Optional[SampleType] = typer.Option(None, "--sample-type", show_default=False,
+                                                     help="WAV and FLAC only: 32-bit float (WAV default), 16- or "
+                                                          "24-bit PCM (FLAC default: pcm24)."),
     stems: Stems = typer.Option(Stems.both, "--stems", help="Which stems to write."),
-    device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:N or mps."),
-    precision: str = typer.Option("auto", "--precision", help="auto, fp32, bf16 or fp16 (autocast)."),
-    batch_size: Optional[int] = typer.Option(None, "--batch-size", "-b", min=1,
+    device: str = typer.Option("auto", "--device", metavar="DEVICE", help="auto, cpu, cuda, cuda:N or mps."),
+    precision: str = typer.Option("auto", "--precision", metavar="PRECISION",
+                                  help="auto, fp32, bf16 or fp16 (autocast)."),
+    batch_size: Optional[int] = typer.Option(None, "--batch-size", "-b", min=1, metavar="N", show_default=False,
                                              help="Windows per forward pass (default 1 on CPU, 4 otherwise)."),
-    window: Optional[int] = typer.Option(None, "--window", "-w", min=8,
-                                         help="Most frames per model window (default min(512, model max)); "
-                                              "shorter files get shorter windows."),
-    overlap: float = typer.Option(0.125, "--overlap", min=0.0, max=0.75,
+    window: Optional[int] = typer.Option(None, "--window", "-w", min=8, metavar="FRAMES", show_default=False,
+                                         help="Most frames per model window (default min(512, the model's "
+                                              "max_cropsize)); shorter files get shorter windows."),
+    overlap: float = typer.Option(0.125, "--overlap", min=0.0, max=0.75, metavar="F",
                                   help="Fraction of a window shared with the next (cross-faded)."),
     engine: Engine = typer.Option(Engine.auto, "--engine",
                                   help="Network runtime: auto (onnxruntime where the CPU computes in fp32, else "
@@ -125,17 +151,18 @@ def separate(
     skip_existing: bool = typer.Option(False, "--skip-existing/--overwrite",
                                        help="Skip inputs whose outputs exist, or overwrite them."),
     progress: ProgressMode = typer.Option(ProgressMode.auto, "--progress",
-                                          help="auto (bar on a terminal), bar, json (lines on stderr) or none."),
+                                          help="auto (a bar on a terminal, else none), bar, plain (a line per "
+                                               "file), json (lines on stderr) or none."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress and no notes; errors only."),
     offline: bool = typer.Option(False, "--offline", help="Never touch the network; use cached models."),
     allow_untrained: bool = typer.Option(False, "--allow-untrained",
                                          help="Accept a model with random weights (tests, benchmarks)."),
 ) -> None:
     """Separate songs into instrumental and vocals. Prints the written paths, one per line."""
-    from vocal_remover.audio import check_mp3_bitrate, find_audio_files
+    from vocal_remover.audio import check_mp3_bitrate
     from vocal_remover.errors import VocalRemoverError
     from vocal_remover.separator import (STEMS, Separator, check_filename_template, check_output_collisions,
-                                         output_paths, unique_track_names, vocals_gain_factor)
+                                         find_inputs, output_paths, unique_track_names, vocals_gain_factor)
 
     # Options first: a bad one is a usage error before any file is looked at or any model loaded.
     check_filename_template(filename)
@@ -144,11 +171,15 @@ def separate(
     wanted = STEMS if stems is Stems.both else (stems.value,)
     written = wanted + (("remix",) if vocals_gain is not None else ())
 
-    files, problems = find_audio_files(inputs)
+    files, problems, left_out = find_inputs(inputs, output_dir)
     failures = 0
     for path, why in problems:
-        console.print(f"[red]Error:[/red] {path}: {why}", soft_wrap=True)
+        error(f"{path}: {why}")
         failures += 1
+    if left_out and not quiet:
+        note(f"left out {len(left_out)} file(s) found in the input folders that are earlier outputs (named "
+             f"*_Instruments.* or *_Vocals.*, or inside the output folder {output_dir}); name a file explicitly "
+             "to separate it anyway")
     if not files:
         raise fail("no audio files to separate" if not problems else "nothing left to separate", 1)
     tracks = unique_track_names(files)
@@ -156,17 +187,25 @@ def separate(
                                               trackext=f.suffix.lstrip("."), images=output_image))
                              for f, t in zip(files, tracks)], filename)
 
-    def note(message: str) -> None:
+    def notice(message: str) -> None:
         if not quiet:
-            console.print(f"[yellow]Note:[/yellow] {message}", soft_wrap=True)
+            note(message)
+
+    if sample_type is not None:
+        if fmt in (Format.mp3, Format.ogg):
+            notice(f"--sample-type {sample_type.value} does not apply to {fmt.value} output (a lossy format has "
+                   "no sample type); ignored")
+        elif fmt is Format.flac and sample_type is SampleType.float:
+            notice("FLAC has no float samples: writing 24-bit PCM (pcm24)")
+    kind = (sample_type or SampleType.float).value
 
     separator = Separator(model, device=device, precision=precision, engine=engine.value, window=window,
                           overlap=overlap, batch_size=batch_size, tta=tta, shifts=shifts, postprocess=postprocess,
-                          offline=offline, allow_untrained=allow_untrained, log=note)
+                          offline=offline, allow_untrained=allow_untrained, log=notice)
     for message in separator.notes:
-        note(message)
+        notice(message)
     if not separator.loaded.trained:
-        note("this model is untrained (random weights): the output is not a real separation.")
+        notice("this model is untrained (random weights): the output is not a real separation.")
 
     mode = progress if not quiet else ProgressMode.none
     if mode is ProgressMode.auto:
@@ -184,28 +223,29 @@ def separate(
                 pass
 
     renderer = _BarRenderer(total, len(files)) if mode is ProgressMode.bar else None
-    callback = renderer if renderer else (_json_progress if mode is ProgressMode.json else None)
+    callback = renderer or {ProgressMode.json: _json_progress, ProgressMode.plain: _plain_progress}.get(mode)
+    result_line = renderer.result if renderer else typer.echo
     with renderer if renderer else contextlib.nullcontext():
         for path, track in zip(files, tracks):
             try:
-                result = separator.separate_file(path, output_dir, fmt=fmt.value, sample_type=sample_type.value,
+                result = separator.separate_file(path, output_dir, fmt=fmt.value, sample_type=kind,
                                                  stems=wanted, skip_existing=skip_existing, progress=callback,
                                                  images=output_image, name=track, filename=filename,
                                                  mp3_bitrate=mp3_bitrate, vocals_gain=vocals_gain)
             except VocalRemoverError as exc:
                 failures += 1
-                console.print(f"[red]Error:[/red] {exc}", soft_wrap=True)
+                error(str(exc))
                 continue
             finally:
                 if renderer:
                     renderer.file_finished()
             if not quiet:
                 for message in result.notes:
-                    console.print(f"[yellow]Note:[/yellow] {path}: {message}", soft_wrap=True)
+                    note(f"{path}: {message}")
                 if result.skipped:
-                    console.print(f"Skipped {path}: outputs exist (use --overwrite).", soft_wrap=True)
+                    say(f"Skipped {path}: outputs exist (use --overwrite).")
             if not result.skipped:
                 for out in result.outputs.values():
-                    typer.echo(str(out))
+                    result_line(str(out))
     if failures:
         raise typer.Exit(1)

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import os
 import sys
+import time
 from pathlib import Path
-from typing import List, Optional
+from typing import Any, List, Optional
 
 import typer
+from rich.text import Text
 
-from vocal_remover.cli.common import ProgressMode, console, guarded
+from vocal_remover.cli.common import ProgressMode, console, guarded, note, say
 
 
 def _augment(text: str) -> dict:
@@ -42,11 +45,23 @@ def _numbers(text: str, name: str, kind: type = int) -> list:
         raise ConfigError(f"{name} {text!r}", f"expected comma-separated {what}") from None
 
 
-class _Renderer:
-    """Rich progress for a run: step bar with loss, LR, throughput and ETA; validations as lines."""
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "?"
+    return str(_dt.timedelta(seconds=round(seconds)))
 
-    def __init__(self, mode: ProgressMode):
+
+class _Renderer:
+    """Progress of a run on stderr. bar: a rich step bar with loss, LR, throughput and ETA; plain: the
+    same as a line every `status_every` seconds (and for the first and last step), for logs; json: one
+    object per event with `stage`, `done` and `total` (steps) as `separate --progress json` has, plus the
+    event's figures. Validations, the plan of a time-budgeted run and the end are lines in bar and plain."""
+
+    def __init__(self, mode: ProgressMode, status_every: float = 30.0, clock=time.monotonic):
         self.mode = mode
+        self.status_every = status_every
+        self.clock = clock
+        self.last_status: float | None = None
         self.progress = None
         self.task = None
 
@@ -55,8 +70,8 @@ class _Renderer:
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
             self.progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                     TextColumn("{task.fields[info]}"), TextColumn("ETA"), TimeRemainingColumn(),
-                                     console=console)
+                                     TextColumn("{task.fields[info]}", markup=False), TextColumn("ETA"),
+                                     TimeRemainingColumn(), console=console)
             self.progress.__enter__()
         return self
 
@@ -66,80 +81,153 @@ class _Renderer:
 
     def __call__(self, event) -> None:
         if self.mode is ProgressMode.json:
-            sys.stderr.write(json.dumps({"event": event.kind, "step": event.step, "total": event.total,
-                                         **{k: v for k, v in event.data.items() if not isinstance(v, dict)}}) + "\n")
+            figures = {k: v for k, v in event.data.items() if not isinstance(v, dict) and k not in ("kind", "step")}
+            sys.stderr.write(json.dumps({"stage": event.kind, "done": event.step, "total": event.total or None,
+                                         **figures}) + "\n")
             sys.stderr.flush()
             return
         if self.mode is ProgressMode.none:
             return
         data = event.data
         if event.kind == "start":
-            console.print(f"Training {data['parameters']:,} parameters on {data['device']}"
-                          f"{' x ' + str(data['world_size']) if data['world_size'] > 1 else ''}")
-            self.task = self.progress.add_task("train", total=event.total or None, completed=event.step, info="")
+            say(f"Training {data['parameters']:,} parameters on {data['device']}"
+                f"{' x ' + str(data['world_size']) if data['world_size'] > 1 else ''}")
+            if self.progress is not None:
+                self.task = self.progress.add_task("train", total=event.total or None, completed=event.step,
+                                                   info="")
         elif event.kind == "step":
-            info = (f"loss {data['loss']:.5f}  lr {data['lr']:.2e}  {data['frames_per_second']:.0f} frames/s  "
-                    f"data {100 * data['data_wait_fraction']:.0f}%")
-            self.progress.update(self.task, total=event.total or None, completed=event.step, info=info)
+            if self.progress is not None:
+                info = (f"loss {data['loss']:.5f}  lr {data['lr']:.2e}  {data['frames_per_second']:.0f} frames/s  "
+                        f"data {100 * data['data_wait_fraction']:.0f}%")
+                self.progress.update(self.task, total=event.total or None, completed=event.step, info=info)
+                return
+            now = self.clock()
+            due = self.last_status is None or now - self.last_status >= self.status_every
+            if due or event.step == event.total:
+                self.last_status = now
+                total = f"/{event.total}" if event.total else ""
+                say(f"step {event.step}{total}  loss {data['loss']:.5f}  lr {data['lr']:.2e}  "
+                    f"{data['step_seconds']:.2f} s/step  ETA {_duration(data.get('eta_seconds'))}")
+        elif event.kind == "plan":
+            say(f"Time budget: {event.total} steps in total ({data['seconds_per_step']:.2f} s per step measured)")
         elif event.kind == "validation":
             parts = [f"{k} {v:.3f}" for k, v in data.items() if isinstance(v, float)]
-            console.print(f"step {event.step}: " + ", ".join(parts) + ("  [green]best[/green]" if data.get("best") else ""))
+            text = Text(f"step {event.step}: " + ", ".join(parts))
+            if data.get("best"):
+                text.append("  best", style="green")
+            console.print(text, soft_wrap=True)
+        elif event.kind == "interrupted":
+            say(f"Stopped at step {event.step}; saved {data['checkpoint']}. Continue with --resume -o "
+                f"{data['run_dir']}")
         elif event.kind == "done":
             stopped = " (stopped at --max-minutes)" if data.get("out_of_time") else ""
-            console.print(f"Done: {data['steps']} steps{stopped} in {data['wall_seconds']:.0f} s, "
-                          f"{data['skipped_steps']} skipped; run in {data['run_dir']}")
+            say(f"Done: {data['steps']} steps{stopped} in {data['wall_seconds']:.0f} s, "
+                f"{data['skipped_steps']} skipped; run in {data['run_dir']}")
 
 
-def _run(mode: str, *, data, val_data, layout, preset, model_config, checkpoint, run_dir, resume, steps, cropsizes,
-         stage_steps, batch_size, accum, lr, lr_floor, warmup, decay_power, weight_decay, grad_clip, device,
-         precision, compile_model, activation_checkpointing, workers, samples_per_epoch, val_every,
-         checkpoint_every, keep_last, seed, tensorboard, wandb, progress, quiet, data_weights, max_minutes,
-         augment="", **finetune) -> None:
-    from vocal_remover.errors import ConfigError
+def _stopping_notice(signum: int) -> None:
+    # Runs inside the signal handler: a raw write, no rich (its console may be mid-print).
+    os.write(2, b"\nStopping after this step to save a checkpoint (again to quit without saving).\n")
+
+
+# CLI parameters -> TrainConfig fields, for new runs and for the changes a resume asks for.
+_SAME = ("layout", "seed", "steps", "lr", "lr_floor", "warmup", "decay_power", "weight_decay", "grad_clip", "device",
+         "precision", "activation_checkpointing", "workers", "samples_per_epoch", "val_every", "checkpoint_every",
+         "keep_last", "tensorboard", "wandb", "max_minutes", "strategy", "llrd_decay", "last_n", "wave_weight",
+         "voxaug", "adversarial", "adv_lambda_l1")
+_CLI_ONLY = ("run_dir", "resume", "overwrite", "progress", "quiet", "status_every")
+
+
+def _config_fields(params: dict[str, Any]) -> dict[str, Any]:
+    """TrainConfig fields for the CLI parameters in `params` (parsed and converted)."""
+    convert = {
+        "data": lambda v: ("data", [str(d) for d in v or []]),
+        "val_data": lambda v: ("val_data", str(v[0]) if v else None),
+        "augment": lambda v: ("augment", _augment(v or "")),
+        "cropsizes": lambda v: ("cropsizes", _numbers(v, "--cropsizes")),
+        "stage_steps": lambda v: ("stage_steps", _numbers(v, "--stage-steps")),
+        "batch_size": lambda v: ("batch_sizes", _numbers(v, "--batch-size")),
+        "accum": lambda v: ("accum", _numbers(v, "--accum")),
+        "data_weights": lambda v: ("data_weights", _numbers(v, "--data-weights", float)),
+        "compile_model": lambda v: ("compile", v),
+        "checkpoint": lambda v: ("init_from", str(v) if v else None),
+    }
+    fields = {}
+    if "val_data" in params:  # --val-data A --val-data B: A decides like before, B... are reported too
+        fields["extra_val_data"] = [str(v) for v in (params["val_data"] or [])[1:]]
+    for name, value in params.items():
+        if name in convert:
+            key, value = convert[name](value)
+            fields[key] = value
+        elif name in _SAME:
+            fields[name] = value
+    return fields
+
+
+def _model(params: dict[str, Any]) -> dict[str, Any]:
     from vocal_remover.model import get_preset
+
+    if params.get("model_config") is not None:
+        model = json.loads(Path(params["model_config"]).read_text())
+        return model.get("model", model)
+    if params.get("checkpoint") is not None:
+        return _config_of(params["checkpoint"])
+    return get_preset(params["preset"]).to_dict()
+
+
+def _resumed_config(ctx: typer.Context, params: dict[str, Any]):
+    """The saved configuration of --run-dir with the options given on this command line applied
+    (those a resume may change) or refused (the others, when they differ from the run's)."""
+    from typer._click.core import ParameterSource
+
+    from vocal_remover.errors import ConfigError
+    from vocal_remover.train.config import TrainConfig
+
+    run_dir = params["run_dir"]
+    if run_dir is None:
+        raise ConfigError("--resume", "needs --run-dir (-o) of the run to continue")
+    if params["overwrite"]:
+        raise ConfigError("--resume with --overwrite", "choose one: continue the run, or start it over")
+    saved = Path(run_dir) / "config.json"
+    if not saved.is_file():
+        raise ConfigError(f"--run-dir {run_dir}", "has no config.json to resume")
+    cfg = TrainConfig.from_dict(json.loads(saved.read_text())["train"])
+    given = {name for name in params if name not in _CLI_ONLY
+             and ctx.get_parameter_source(name) in (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT)}
+    for name in ("preset", "model_config", "checkpoint"):
+        if name in given:  # the weights and architecture are the run's last checkpoint
+            option = {"preset": "--preset", "model_config": "--model-config", "checkpoint": "--checkpoint"}[name]
+            raise ConfigError(option, "cannot be given with --resume: the run continues from its last checkpoint")
+    changes = _config_fields({name: params[name] for name in given})
+    changes["max_minutes"] = params["max_minutes"]  # a budget for this invocation, not the run's
+    return cfg.resumed_with(changes)
+
+
+def _run(ctx: typer.Context, mode: str, params: dict[str, Any]) -> None:
+    from vocal_remover.errors import ConfigError
     from vocal_remover.train.config import TrainConfig
     from vocal_remover.train.loop import Trainer
 
+    resume, quiet = params["resume"], params["quiet"]
     if resume:
-        if run_dir is None:
-            raise ConfigError("--resume", "needs --run-dir of the run to continue")
-        saved = Path(run_dir) / "config.json"
-        if not saved.is_file():
-            raise ConfigError(f"--run-dir {run_dir}", "has no config.json to resume")
-        cfg = TrainConfig.from_dict({**json.loads(saved.read_text())["train"], "max_minutes": max_minutes})
+        cfg = _resumed_config(ctx, params)
     else:
-        if not data:
+        if not params["data"]:
             raise ConfigError("--data", "give at least one dataset folder or cache")
-        if model_config is not None:
-            model = json.loads(Path(model_config).read_text())
-            model = model.get("model", model)
-        elif checkpoint is not None:
-            model = _config_of(checkpoint)
-        else:
-            model = get_preset(preset).to_dict()
         stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-        cfg = TrainConfig(
-            mode=mode, data=[str(d) for d in data], val_data=str(val_data[0]) if val_data else None,
-            extra_val_data=[str(v) for v in (val_data or [])[1:]], layout=layout,
-            run_dir=str(run_dir or Path("runs") / f"{mode}-{stamp}"), model=model,
-            init_from=str(checkpoint) if checkpoint else None, seed=seed, steps=steps,
-            cropsizes=_numbers(cropsizes, "--cropsizes"), stage_steps=_numbers(stage_steps, "--stage-steps"),
-            batch_sizes=_numbers(batch_size, "--batch-size"), accum=_numbers(accum, "--accum"), lr=lr,
-            lr_floor=lr_floor,
-            warmup=warmup, decay_power=decay_power, weight_decay=weight_decay, grad_clip=grad_clip, device=device,
-            precision=precision, compile=compile_model, activation_checkpointing=activation_checkpointing,
-            workers=workers, samples_per_epoch=samples_per_epoch, val_every=val_every,
-            checkpoint_every=checkpoint_every, keep_last=keep_last, tensorboard=tensorboard, wandb=wandb,
-            data_weights=_numbers(data_weights, "--data-weights", float), max_minutes=max_minutes,
-            augment=_augment(augment), **finetune)
-        if Path(cfg.run_dir, "checkpoints", "last.pt").exists():
-            raise ConfigError(f"--run-dir {cfg.run_dir}", "already holds a run; pass --resume to continue it")
-    mode_ = progress if not quiet else ProgressMode.none
-    if mode_ is ProgressMode.auto:
-        mode_ = ProgressMode.bar if console.is_terminal else ProgressMode.none
-    renderer = _Renderer(mode_)
+        fields = _config_fields(params)
+        cfg = TrainConfig(mode=mode, run_dir=str(params["run_dir"] or Path("runs") / f"{mode}-{stamp}"),
+                          model=_model(params), **fields)
+    if not quiet:
+        for warning in cfg.warnings():
+            note(warning)
+    progress = ProgressMode.none if quiet or os.environ.get("RANK", "0") != "0" else params["progress"]
+    if progress is ProgressMode.auto:  # a log file gets plain lines, a terminal a live bar
+        progress = ProgressMode.bar if console.is_terminal else ProgressMode.plain
+    renderer = _Renderer(progress, status_every=params["status_every"])
     with renderer:
-        trainer = Trainer(cfg, callback=renderer, resume=resume)
+        trainer = Trainer(cfg, callback=renderer, resume=resume, overwrite=params["overwrite"],
+                          on_signal=None if quiet else _stopping_notice)
         summary = trainer.run()
     from vocal_remover.train import distributed as D
 
@@ -161,85 +249,123 @@ def _config_of(source: Path) -> dict:
     return load_checkpoint(source)["model_config"]
 
 
-# Options shared by both commands.
-DATA = typer.Option(None, "--data", "-d", help="Dataset folder or cache (repeatable).")
-VAL_DATA = typer.Option(None, "--val-data", help="Validation tracks (stems layout) or their cache; repeat it to "
-                        "report more sets (the best checkpoint is chosen on their mean).")
-LAYOUT = typer.Option("auto", "--layout", help="auto, stems, pairs, pools or mixes.")
-PRESET = typer.Option("small", "--preset", "-p", help="Model preset (see `models list`).")
-MODEL_CONFIG = typer.Option(None, "--model-config", help="JSON file of model config fields (overrides --preset).")
-RUN_DIR = typer.Option(None, "--run-dir", "-o", help="Run directory (default runs/<mode>-<time>).")
-RESUME = typer.Option(False, "--resume", help="Continue the run in --run-dir exactly where it stopped.")
-DATA_WEIGHTS = typer.Option("", "--data-weights", help="Sampling weight per --data, e.g. 1,0.25 (default: per track).")
-MAX_MINUTES = typer.Option(0.0, "--max-minutes", help="Stop (validate, save) after this many minutes; 0: no limit.")
+# Options shared by both commands (`--resume` may change those marked so; the others are refused).
+DATA = typer.Option(None, "--data", "-d", metavar="DIR", show_default=False,
+                    help="Dataset folder or cache (repeatable).")
+VAL_DATA = typer.Option(None, "--val-data", metavar="DIR", show_default=False,
+                        help="Validation tracks (stems layout) or their cache; repeat it to report more sets "
+                             "(the best checkpoint is chosen on their mean).")
+LAYOUT = typer.Option("auto", "--layout", metavar="LAYOUT", help="auto, stems, pairs, pools or mixes.")
+PRESET = typer.Option("small", "--preset", "-p", metavar="NAME", help="Model preset (see `models list`).")
+MODEL_CONFIG = typer.Option(None, "--model-config", metavar="FILE", show_default=False,
+                            help="JSON file of model config fields (overrides --preset).")
+RUN_DIR = typer.Option(None, "--run-dir", "-o", metavar="DIR", show_default=False,
+                       help="Run directory (default runs/<mode>-<time>).")
+RESUME = typer.Option(False, "--resume", help="Continue the run in --run-dir where it stopped.")
+OVERWRITE = typer.Option(False, "--overwrite",
+                         help="Start over in a --run-dir that holds a run (its checkpoints and metrics are deleted).")
+DATA_WEIGHTS = typer.Option("", "--data-weights", metavar="W,...",
+                            help="Sampling weight per --data, e.g. 1,0.25 (default: per track).")
+MAX_MINUTES = typer.Option(0.0, "--max-minutes", metavar="M",
+                           help="Stop (validate, save) after M minutes; 0: no limit. Resume may change it.")
+STEPS = typer.Option(1000, "--steps", metavar="N",
+                     help="Optimizer steps in total (0: as many as fit --max-minutes). Resume may raise it.")
+CROPSIZES = typer.Option("256", "--cropsizes", metavar="N,...",
+                         help="Crop sizes in frames, one per curriculum stage (at most the model's max_cropsize).")
+STAGE_STEPS = typer.Option("", "--stage-steps", metavar="N,...", help="Steps of each stage but the last.")
+BATCH_SIZE = typer.Option("4", "--batch-size", "-b", metavar="N,...",
+                          help="Crops per micro-batch (one value, or one per stage).")
+ACCUM = typer.Option("1", "--accum", metavar="N,...",
+                     help="Micro-batches per optimizer step (one value, or one per stage).")
+LR = typer.Option(1e-4, "--lr", metavar="LR", help="Peak learning rate (AdamW).")
+LR_FLOOR = typer.Option(1e-7, "--lr-floor", metavar="LR", help="Learning rate at the end of the decay.")
+WARMUP = typer.Option(100, "--warmup", metavar="N", help="Linear warmup steps.")
+DECAY_POWER = typer.Option(1.0, "--decay-power", metavar="P", help="Polynomial decay power after warmup.")
+WEIGHT_DECAY = typer.Option(1e-2, "--weight-decay", metavar="W", help="AdamW weight decay.")
+GRAD_CLIP = typer.Option(1.0, "--grad-clip", metavar="NORM", help="Clip the gradient norm to this.")
+DEVICE = typer.Option("auto", "--device", metavar="DEVICE",
+                      help="auto, cpu, cuda, cuda:N or mps. Resume may change it.")
+PRECISION = typer.Option("auto", "--precision", metavar="PRECISION",
+                         help="auto (bf16/fp16 on GPUs, fp32 on the CPU), fp32, bf16 or fp16 (GPU only).")
+COMPILE = typer.Option(False, "--compile", help="torch.compile the model.")
+ACTIVATION_CHECKPOINTING = typer.Option(False, "--activation-checkpointing",
+                                        help="Recompute primer modules in backward (saves memory).")
+WORKERS = typer.Option(0, "--workers", metavar="N", help="DataLoader worker processes. Resume may change it.")
+SAMPLES_PER_EPOCH = typer.Option(2048, "--samples-per-epoch", metavar="N", help="Crops drawn per epoch.")
+VAL_EVERY = typer.Option(100, "--val-every", metavar="N",
+                         help="Validate every N steps (0: never). Resume may change it.")
+CHECKPOINT_EVERY = typer.Option(100, "--checkpoint-every", metavar="N",
+                                help="Save a checkpoint every N steps (also at the end and on Ctrl-C). "
+                                     "Resume may change it.")
+KEEP_LAST = typer.Option(3, "--keep-last", metavar="K", help="Step checkpoints kept (plus last and best).")
+SEED = typer.Option(0, "--seed", metavar="N", help="Seed of initialisation, data order and augmentation.")
+TENSORBOARD = typer.Option(False, "--tensorboard", help="Also log to RUN/tensorboard (needs tensorboard).")
+WANDB = typer.Option(False, "--wandb", help="Also log to wandb (offline unless WANDB_MODE is set).")
+PROGRESS = typer.Option(ProgressMode.auto, "--progress",
+                        help="auto (a bar on a terminal, else plain), bar, plain (a status line every "
+                             "--status-every seconds), json (one object per event on stderr) or none.")
+STATUS_EVERY = typer.Option(30.0, "--status-every", metavar="SECONDS",
+                            help="Seconds between plain status lines.")
+QUIET = typer.Option(False, "--quiet", "-q", help="No progress and no notes; errors only.")
 
 
 @guarded
 def pretrain(
+    ctx: typer.Context,
     data: Optional[List[Path]] = DATA, val_data: Optional[List[Path]] = VAL_DATA, layout: str = LAYOUT,
     preset: str = PRESET, model_config: Optional[Path] = MODEL_CONFIG, run_dir: Optional[Path] = RUN_DIR,
-    resume: bool = RESUME, data_weights: str = DATA_WEIGHTS, max_minutes: float = MAX_MINUTES,
-    steps: int = typer.Option(1000, "--steps", help="Optimizer steps in total (0: as many as fit --max-minutes)."),
-    cropsizes: str = typer.Option("256", "--cropsizes", help="Crop sizes in frames, one per curriculum stage."),
-    stage_steps: str = typer.Option("", "--stage-steps", help="Steps of each stage but the last."),
-    batch_size: str = typer.Option("4", "--batch-size", "-b", help="Crops per micro-batch (one or per stage)."),
-    accum: str = typer.Option("1", "--accum", help="Micro-batches per optimizer step (one or per stage)."),
-    lr: float = typer.Option(1e-4, "--lr"), lr_floor: float = typer.Option(1e-7, "--lr-floor"),
-    warmup: int = typer.Option(100, "--warmup", help="Linear warmup steps."),
-    decay_power: float = typer.Option(1.0, "--decay-power", help="Polynomial decay power after warmup."),
-    weight_decay: float = typer.Option(1e-2, "--weight-decay"),
-    grad_clip: float = typer.Option(1.0, "--grad-clip"),
-    device: str = typer.Option("auto", "--device"), precision: str = typer.Option("auto", "--precision"),
-    compile_model: bool = typer.Option(False, "--compile", help="torch.compile the model."),
-    activation_checkpointing: bool = typer.Option(False, "--activation-checkpointing",
-                                                  help="Recompute primer modules in backward (saves memory)."),
-    workers: int = typer.Option(0, "--workers", help="DataLoader worker processes."),
-    samples_per_epoch: int = typer.Option(2048, "--samples-per-epoch"),
-    val_every: int = typer.Option(100, "--val-every"), checkpoint_every: int = typer.Option(100, "--checkpoint-every"),
-    keep_last: int = typer.Option(3, "--keep-last", help="Step checkpoints kept (plus last and best)."),
-    seed: int = typer.Option(0, "--seed"),
-    tensorboard: bool = typer.Option(False, "--tensorboard", help="Also log to RUN/tensorboard (needs tensorboard)."),
-    wandb: bool = typer.Option(False, "--wandb", help="Also log to wandb (offline unless WANDB_MODE is set)."),
-    progress: ProgressMode = typer.Option(ProgressMode.auto, "--progress"),
-    quiet: bool = typer.Option(False, "--quiet", "-q"),
+    resume: bool = RESUME, overwrite: bool = OVERWRITE, data_weights: str = DATA_WEIGHTS,
+    max_minutes: float = MAX_MINUTES, steps: int = STEPS, cropsizes: str = CROPSIZES, stage_steps: str = STAGE_STEPS,
+    batch_size: str = BATCH_SIZE, accum: str = ACCUM, lr: float = LR, lr_floor: float = LR_FLOOR,
+    warmup: int = WARMUP, decay_power: float = DECAY_POWER, weight_decay: float = WEIGHT_DECAY,
+    grad_clip: float = GRAD_CLIP, device: str = DEVICE, precision: str = PRECISION, compile_model: bool = COMPILE,
+    activation_checkpointing: bool = ACTIVATION_CHECKPOINTING, workers: int = WORKERS,
+    samples_per_epoch: int = SAMPLES_PER_EPOCH, val_every: int = VAL_EVERY, checkpoint_every: int = CHECKPOINT_EVERY,
+    keep_last: int = KEEP_LAST, seed: int = SEED, tensorboard: bool = TENSORBOARD, wandb: bool = WANDB,
+    progress: ProgressMode = PROGRESS, status_every: float = STATUS_EVERY, quiet: bool = QUIET,
 ) -> None:
-    """Self-supervised pretraining on unlabeled music (the seed's masked unmasking). Prints the run directory."""
-    _run("pretrain", **{k: v for k, v in locals().items()}, checkpoint=None)
+    """Pretrain on unlabeled music (masked unmasking).
+
+    Self-supervised pretraining, the seed's objective: tokens of the mixture's spectrogram are masked and
+    the model restores them. Prints the run directory. Ctrl-C or SIGTERM saves a checkpoint first."""
+    params = {k: v for k, v in locals().items() if k != "ctx"}
+    _run(ctx, "pretrain", {**params, "checkpoint": None})
 
 
 @guarded
 def finetune(
-    checkpoint: Optional[Path] = typer.Option(None, "--checkpoint", "-c",
+    ctx: typer.Context,
+    checkpoint: Optional[Path] = typer.Option(None, "--checkpoint", "-c", metavar="SOURCE", show_default=False,
                                               help="Pretraining/training checkpoint, run directory or model folder "
                                                    "to start from (else --preset from scratch)."),
     data: Optional[List[Path]] = DATA, val_data: Optional[List[Path]] = VAL_DATA, layout: str = LAYOUT,
     preset: str = PRESET, model_config: Optional[Path] = MODEL_CONFIG, run_dir: Optional[Path] = RUN_DIR,
-    resume: bool = RESUME, data_weights: str = DATA_WEIGHTS, max_minutes: float = MAX_MINUTES,
-    strategy: str = typer.Option("full", "--strategy",
+    resume: bool = RESUME, overwrite: bool = OVERWRITE, data_weights: str = DATA_WEIGHTS,
+    max_minutes: float = MAX_MINUTES,
+    strategy: str = typer.Option("full", "--strategy", metavar="NAME",
                                  help="full, freeze-encoders, llrd, transformer-only or last-n-decoders."),
-    llrd_decay: float = typer.Option(0.8, "--llrd-decay", help="Per-layer LR factor for --strategy llrd."),
-    last_n: int = typer.Option(1, "--last-n", help="Levels trained by --strategy last-n-decoders."),
-    wave_weight: float = typer.Option(0.0, "--wave-weight", help="Weight of a waveform L1 term."),
+    llrd_decay: float = typer.Option(0.8, "--llrd-decay", metavar="F",
+                                     help="Per-layer LR factor for --strategy llrd."),
+    last_n: int = typer.Option(1, "--last-n", metavar="N", help="Levels trained by --strategy last-n-decoders."),
+    wave_weight: float = typer.Option(0.0, "--wave-weight", metavar="W", help="Weight of a waveform L1 term."),
     voxaug: bool = typer.Option(True, "--voxaug/--no-voxaug", help="Remix any vocal over any accompaniment."),
     augment: str = typer.Option("", "--augment", help="Augmentation overrides, e.g. vocal_pan_prob=0.5,"
                                 "instrumental_gain_db=-3:3 (fields of data/augment.py's AugmentConfig)."),
     adversarial: bool = typer.Option(False, "--adversarial", help="GAN finetuning with a PatchGAN discriminator."),
-    adv_lambda_l1: float = typer.Option(100.0, "--adv-lambda-l1"),
-    steps: int = typer.Option(1000, "--steps", help="Optimizer steps in total (0: as many as fit --max-minutes)."),
-    cropsizes: str = typer.Option("256", "--cropsizes"), stage_steps: str = typer.Option("", "--stage-steps"),
-    batch_size: str = typer.Option("4", "--batch-size", "-b"), accum: str = typer.Option("1", "--accum"),
-    lr: float = typer.Option(1e-4, "--lr"), lr_floor: float = typer.Option(1e-7, "--lr-floor"),
-    warmup: int = typer.Option(100, "--warmup"), decay_power: float = typer.Option(1.0, "--decay-power"),
-    weight_decay: float = typer.Option(1e-2, "--weight-decay"), grad_clip: float = typer.Option(1.0, "--grad-clip"),
-    device: str = typer.Option("auto", "--device"), precision: str = typer.Option("auto", "--precision"),
-    compile_model: bool = typer.Option(False, "--compile"),
-    activation_checkpointing: bool = typer.Option(False, "--activation-checkpointing"),
-    workers: int = typer.Option(0, "--workers"), samples_per_epoch: int = typer.Option(2048, "--samples-per-epoch"),
-    val_every: int = typer.Option(100, "--val-every"), checkpoint_every: int = typer.Option(100, "--checkpoint-every"),
-    keep_last: int = typer.Option(3, "--keep-last"), seed: int = typer.Option(0, "--seed"),
-    tensorboard: bool = typer.Option(False, "--tensorboard"), wandb: bool = typer.Option(False, "--wandb"),
-    progress: ProgressMode = typer.Option(ProgressMode.auto, "--progress"),
-    quiet: bool = typer.Option(False, "--quiet", "-q"),
+    adv_lambda_l1: float = typer.Option(100.0, "--adv-lambda-l1", metavar="W",
+                                        help="Weight of the L1 term against the adversarial one (--adversarial)."),
+    steps: int = STEPS, cropsizes: str = CROPSIZES, stage_steps: str = STAGE_STEPS, batch_size: str = BATCH_SIZE,
+    accum: str = ACCUM, lr: float = LR, lr_floor: float = LR_FLOOR, warmup: int = WARMUP,
+    decay_power: float = DECAY_POWER, weight_decay: float = WEIGHT_DECAY, grad_clip: float = GRAD_CLIP,
+    device: str = DEVICE, precision: str = PRECISION, compile_model: bool = COMPILE,
+    activation_checkpointing: bool = ACTIVATION_CHECKPOINTING, workers: int = WORKERS,
+    samples_per_epoch: int = SAMPLES_PER_EPOCH, val_every: int = VAL_EVERY, checkpoint_every: int = CHECKPOINT_EVERY,
+    keep_last: int = KEEP_LAST, seed: int = SEED, tensorboard: bool = TENSORBOARD, wandb: bool = WANDB,
+    progress: ProgressMode = PROGRESS, status_every: float = STATUS_EVERY, quiet: bool = QUIET,
 ) -> None:
-    """Supervised training on stems or pairs (L1 on masked magnitudes), from a checkpoint or from scratch."""
-    _run("finetune", **{k: v for k, v in locals().items()})
+    """Train on stems or pairs, from a checkpoint or from scratch.
+
+    Supervised training (L1 on masked magnitudes, voxaug remixing) from a pretraining checkpoint, a run, a
+    model folder or a preset. Prints the run directory. Ctrl-C or SIGTERM saves a checkpoint first."""
+    params = {k: v for k, v in locals().items() if k != "ctx"}
+    _run(ctx, "finetune", params)

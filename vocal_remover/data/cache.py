@@ -521,11 +521,33 @@ def build_cache(sources: Sequence[str | Path], out_dir: str | Path, *, layout: s
     elif out.is_dir() and any(p.name not in (SHARDS, ".lock") and ".partial-" not in p.name for p in out.iterdir()):
         raise DataError(str(out), "not empty and not a vocal-remover cache (choose an empty or new folder)")
     shard_dir = out / SHARDS
+    created = [p for p in (*reversed(shard_dir.parents), shard_dir) if not p.exists()]  # outermost first
     try:
         shard_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise DataError(str(out), f"cannot create the cache folder ({exc.strerror or exc})") from None
+    try:
+        return _build(sources, out, shard_dir, layout, workers, emit, verify, wait)
+    except BaseException:
+        _remove_unused(out, shard_dir, created)
+        raise
 
+
+def _remove_unused(out: Path, shard_dir: Path, created: list[Path]) -> None:
+    """After a failed build: remove the folders this build created (and its lock) if it wrote nothing
+    there, so that a failed first run leaves no half-made cache behind."""
+    if shard_dir not in created or any(shard_dir.iterdir()):
+        return
+    with contextlib.suppress(OSError):
+        shard_dir.rmdir()
+        (out / ".lock").unlink(missing_ok=True)
+        for folder in reversed(created[:-1]):
+            folder.rmdir()
+
+
+def _build(sources, out: Path, shard_dir: Path, layout: str, workers: int, emit, verify: bool,
+           wait: bool) -> CacheSummary:
+    manifest_path = out / MANIFEST
     summary = CacheSummary(path=out)
     with _build_lock(out, wait=wait):
         _clean_partials(shard_dir)
@@ -589,7 +611,10 @@ def build_cache(sources: Sequence[str | Path], out_dir: str | Path, *, layout: s
             import multiprocessing as mp
 
             # spawn, not fork: the caller may run threads (a progress bar) that fork would copy mid-lock.
-            with cf.ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn")) as pool:
+            from vocal_remover.interrupts import die_with_parent
+
+            with cf.ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"),
+                                        initializer=die_with_parent, initargs=(os.getpid(),)) as pool:
                 futures = {pool.submit(build_track, spec, str(out)): spec for spec in todo}
                 try:
                     for fut in cf.as_completed(futures):

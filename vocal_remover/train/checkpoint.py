@@ -47,8 +47,6 @@ def save_checkpoint(state: dict[str, Any], path: str | Path) -> Path:
 def load_checkpoint(path: str | Path, map_location: str = "cpu") -> dict[str, Any]:
     """Read a training checkpoint (weights_only) and check its format; ModelError when it is not one."""
     import pickle
-    import struct
-    import zipfile
 
     import torch
 
@@ -57,9 +55,16 @@ def load_checkpoint(path: str | Path, map_location: str = "cpu") -> dict[str, An
         raise ModelError(str(path), "no such checkpoint file")
     try:
         state = torch.load(path, map_location=map_location, weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, OSError, ValueError, struct.error,
-            zipfile.BadZipFile) as exc:
-        raise ModelError(str(path), f"not a readable training checkpoint ({str(exc).splitlines()[0][:120]})") from None
+    except pickle.UnpicklingError as exc:
+        if "Unsupported global" not in str(exc):  # not a pickle of Python objects: junk or damaged
+            raise ModelError(str(path), "not a readable training checkpoint: not a PyTorch file, or a damaged or "
+                             "truncated one") from exc
+        # torch's own message is a page of advice about weights_only; ours says what the file is.
+        raise ModelError(str(path), "not a vocal-remover training checkpoint: it holds pickled Python objects, "
+                         "which are never loaded (only tensors and plain containers are)") from exc
+    except Exception as exc:  # noqa: BLE001 - torch raises anything from KeyError to RuntimeError on junk
+        raise ModelError(str(path), "not a readable training checkpoint: not a PyTorch file, or a damaged or "
+                         "truncated one") from exc
     if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
         raise ModelError(str(path), "not a vocal-remover training checkpoint")
     if state.get("version") != CHECKPOINT_VERSION:

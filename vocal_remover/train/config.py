@@ -10,6 +10,27 @@ from vocal_remover.errors import ConfigError
 
 MODES = ("pretrain", "finetune")
 STRATEGIES = ("full", "freeze-encoders", "llrd", "transformer-only", "last-n-decoders")
+# What a resumed run may change (`TrainConfig.resumed_with`): none of these alters the optimisation done so far.
+RESUMABLE = ("steps", "max_minutes", "val_every", "checkpoint_every", "keep_last", "log_every", "workers", "device",
+             "tensorboard", "wandb")
+# Fields whose command-line option has another name.
+OPTION_NAMES = {"batch_sizes": "--batch-size", "compile": "--compile", "init_from": "--checkpoint",
+                "model": "--preset/--model-config"}
+
+
+def _normalised(name: str, value: Any, current: dict[str, Any]) -> Any:
+    """A per-stage value given once stands for every stage (as in __post_init__)."""
+    if name in ("batch_sizes", "accum") and isinstance(value, list) and len(value) == 1:
+        return value * len(current.get("cropsizes") or [1])
+    return value
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, list):
+        return ",".join(map(str, value)) or "none"
+    return str(value)
+
+
 # The PatchGAN discriminator halves the frames 4 times and then trims 3 with unstrided 4x4 convolutions.
 ADVERSARIAL_MIN_FRAMES = 64
 
@@ -110,8 +131,32 @@ class TrainConfig:
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"--augment {self.augment}", str(exc).replace("AugmentConfig.", "")) from None
         max_crop = self.model.get("max_cropsize")
-        if max_crop and max(self.cropsizes) > max_crop and self.model.get("norm") == "frame":
-            raise ConfigError(f"--cropsizes {self.cropsizes}", f"exceed the model's max_cropsize {max_crop}")
+        if max_crop and max(self.cropsizes) > max_crop:
+            # Separation never uses windows above max_cropsize, and the relative positions beyond it all
+            # share one clipped embedding: longer crops only cost time.
+            raise ConfigError(f"--cropsizes {','.join(map(str, self.cropsizes))}",
+                              f"above the model's max_cropsize {max_crop} (the longest window it separates "
+                              "with); use crops of at most that")
+
+    def warnings(self) -> list[str]:
+        """Settings that run but cannot do what they are meant to (shown by the CLI before training)."""
+        found = []
+        if self.steps and self.warmup > self.steps:
+            found.append(f"--warmup {self.warmup} is longer than the run (--steps {self.steps}): the learning "
+                         f"rate never gets above {self.steps / self.warmup:.0%} of --lr; use a shorter --warmup")
+        return found
+
+    def resumed_with(self, changes: dict[str, Any]) -> "TrainConfig":
+        """This (saved) configuration with the changes a resumed run may make: more steps, a new time
+        budget, how often to validate, checkpoint and log, where to run. Any other field that differs
+        raises ConfigError naming it: it would no longer be the same run."""
+        current = self.to_dict()
+        for name, value in changes.items():
+            if name not in RESUMABLE and _normalised(name, value, current) != current.get(name):
+                option = OPTION_NAMES.get(name, "--" + name.replace("_", "-"))
+                raise ConfigError(f"{option} {_shown(value)}", f"cannot change when resuming (the run uses "
+                                  f"{_shown(current.get(name))}); start a new run (another -o) to change it")
+        return TrainConfig.from_dict({**current, **{k: v for k, v in changes.items() if k in RESUMABLE}})
 
     def augment_config(self):
         from vocal_remover.data.augment import AugmentConfig

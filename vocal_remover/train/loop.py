@@ -42,7 +42,8 @@ CALIBRATION_STEPS = 20  # timed steps (after 5 warm-up ones) that fix the total 
 
 @dataclass
 class TrainEvent:
-    """What the loop reports: kind "start" | "step" | "validation" | "checkpoint" | "done"."""
+    """What the loop reports: kind "start" | "step" | "plan" | "validation" | "checkpoint" | "interrupted" |
+    "done"."""
 
     kind: str
     step: int
@@ -69,16 +70,50 @@ def val_set_name(path: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", Path(path).name.lower()).strip("_") or "val"
 
 
+# What a run writes into its folder; a new run refuses a folder holding any of them unless told to overwrite.
+RUN_FILES = ("config.json", "metrics.jsonl", "checkpoints", "tensorboard", "wandb")
+
+
+def existing_run_files(run_dir: str | Path) -> list[str]:
+    return [name for name in RUN_FILES if (Path(run_dir) / name).exists()]
+
+
+def clear_run_dir(run_dir: str | Path) -> None:
+    """Remove what an earlier run wrote into `run_dir` (only the names in RUN_FILES)."""
+    import shutil
+
+    for name in existing_run_files(run_dir):
+        path = Path(run_dir) / name
+        shutil.rmtree(path) if path.is_dir() else path.unlink()
+
+
 class Trainer:
-    def __init__(self, cfg: TrainConfig, *, callback: Callback | None = None, resume: bool = False):
+    """A training run. `clock` (seconds, monotonic) times steps and budgets: tests pass their own so that
+    no result depends on how fast the machine is. `on_signal(signum)` is told at once when Ctrl-C or
+    SIGTERM arrives during `run`; the run then finishes its step, saves a checkpoint and raises
+    KeyboardInterrupt (`interrupts.Terminated` for SIGTERM)."""
+
+    def __init__(self, cfg: TrainConfig, *, callback: Callback | None = None, resume: bool = False,
+                 overwrite: bool = False, clock: Callable[[], float] = time.perf_counter,
+                 on_signal: Callable[[int], None] | None = None):
         self.cfg = cfg
         self.callback = callback or (lambda event: None)
+        self.clock = clock
+        self.on_signal = on_signal
         device = resolve_device(cfg.device)
         self.dist = D.init_distributed(device)
         self.device = D.local_device(device, self.dist)
         self.dtype = resolve_precision(self.device, cfg.precision)
         self.run_dir = Path(cfg.run_dir)
         self.model_config = ModelConfig.from_dict(cfg.model)
+        if not resume:
+            # Before any rank writes (the first barrier is in _setup_data): all ranks see the same folder.
+            found = existing_run_files(self.run_dir)
+            if found and not overwrite:
+                raise ConfigError(f"--run-dir {self.run_dir}", f"already holds a run ({', '.join(found)}); pass "
+                                  "--resume to continue it or --overwrite to start over")
+            if found and self.dist.is_main:
+                clear_run_dir(self.run_dir)
 
         torch.manual_seed(cfg.seed)
         self.model = build_model(self.model_config)
@@ -222,8 +257,12 @@ class Trainer:
     def _resume(self) -> None:
         path = self.run_dir / "checkpoints" / "last.pt"
         if not path.is_file():
-            raise ConfigError(f"--resume {self.run_dir}", "no checkpoints/last.pt to resume from")
+            raise ConfigError(f"--resume {self.run_dir}", "no checkpoints/last.pt to resume from (the run stopped "
+                              "before its first checkpoint); start it again with --overwrite")
         state = load_checkpoint(path)
+        if self.cfg.steps and state["step"] > self.cfg.steps:
+            raise ConfigError(f"--steps {self.cfg.steps}", f"the run has already done {state['step']} steps; "
+                              "give more to continue it")
         self.model.load_state_dict(state["model"], strict=True)
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
@@ -385,18 +424,28 @@ class Trainer:
             tmp.write_text(text)
             os.replace(tmp, self.run_dir / "config.json")
 
-    def _fit_steps_to_budget(self, step_seconds: list[float], started: float) -> None:
+    def _fit_steps_to_budget(self, step_seconds: list[float], elapsed: float) -> None:
         """Fix the total steps of a time-budgeted run from the measured step time (the mean over ranks,
         so every rank picks the same total); 10% of what is left is kept for validation and checkpoints."""
         per_step = D.all_mean(float(np.mean(step_seconds)), self.dist, self.device)
-        left = 60 * self.cfg.max_minutes - (time.perf_counter() - started)
+        left = 60 * self.cfg.max_minutes - elapsed
         self.cfg.steps = max(self.step + 1, self.step + int(0.9 * left / per_step))
         self.cfg.warmup = min(self.cfg.warmup, self.cfg.steps - 1)
         self.schedule.update(total=self.cfg.steps, warmup=self.cfg.warmup)
         self._write_run_config()
-        self._log({"kind": "plan", "step": self.step, "steps": self.cfg.steps, "seconds_per_step": per_step})
+        record = {"kind": "plan", "step": self.step, "steps": self.cfg.steps, "seconds_per_step": per_step}
+        self._log(record)
+        self.callback(TrainEvent("plan", self.step, self.cfg.steps, record))
 
     def run(self) -> dict[str, Any]:
+        """Train to the end (or the time budget). Ctrl-C / SIGTERM: the step in progress is finished and
+        saved, then KeyboardInterrupt (Terminated) is raised; a second signal stops at once."""
+        from vocal_remover.interrupts import deferred_stop
+
+        with deferred_stop(self.on_signal) as stop:
+            return self._run(stop)
+
+    def _run(self, stop) -> dict[str, Any]:
         cfg = self.cfg
         self._write_run_config()
         self.tb = self.wandb = None
@@ -416,7 +465,7 @@ class Trainer:
         stage = cfg.stage_at(self.step)
         loader = self._loader(stage)
         batches = iter(loader)
-        started = time.perf_counter()
+        started = last_end = self.clock()
         first_step = self.step
         last_metrics: dict[str, float] = {}
         out_of_time = False
@@ -427,7 +476,8 @@ class Trainer:
                 loader = self._loader(stage)
                 batches = iter(loader)
             accum = cfg.accum[stage]
-            t0 = time.perf_counter()
+            # Data wait is a statistic only (time.perf_counter); the run's clock is read once per step, and
+            # a step's time is from the end of the one before: logging and checkpoints count too.
             wait = 0.0
             losses, stats = [], {}
             skip = False
@@ -467,16 +517,17 @@ class Trainer:
                     stats.update(self._discriminator_step())
             self.scheduler.step()
             self.step += 1
-            step_time = time.perf_counter() - t0
+            now = self.clock()
+            step_time, last_end = now - last_end, now
             if not cfg.steps:
                 if self.step > 5:  # the first steps carry one-off costs (allocator, kernels, caches)
                     timed.append(step_time)
                 if len(timed) == CALIBRATION_STEPS:
-                    self._fit_steps_to_budget(timed, started)
+                    self._fit_steps_to_budget(timed, now - started)
             if not skip and (self.step % cfg.log_every == 0 or self.step == cfg.steps):
                 loss_value = D.all_mean(float(np.mean(losses)), self.dist, self.device)
                 frames = cfg.cropsizes[stage] * cfg.batch_sizes[stage] * accum * self.dist.world_size
-                elapsed = time.perf_counter() - started
+                elapsed = now - started
                 record = {"kind": "train", "step": self.step, "loss": loss_value,
                           "lr": lr_at(self.step - 1, **self.schedule), "grad_norm": grad_norm,
                           "step_seconds": step_time, "data_wait_fraction": wait / max(step_time, 1e-9),
@@ -489,7 +540,14 @@ class Trainer:
                 self._log(record)
                 self.callback(TrainEvent("step", self.step, cfg.steps, record))
             if cfg.max_minutes:  # every rank must agree to stop at the same step
-                out_of_time = D.any_true(time.perf_counter() - started > 60 * cfg.max_minutes, self.dist, self.device)
+                out_of_time = D.any_true(now - started > 60 * cfg.max_minutes, self.dist, self.device)
+            if D.any_true(bool(stop), self.dist, self.device):  # Ctrl-C / SIGTERM on any rank
+                self._save()
+                self.callback(TrainEvent("interrupted", self.step, cfg.steps, {
+                    "run_dir": str(self.run_dir), "checkpoint": str(self.run_dir / "checkpoints" / "last.pt")}))
+                D.barrier(self.dist)
+                self._close_sinks()
+                raise stop.exception()
             final = self.step == cfg.steps or out_of_time
             validate_now = cfg.val_every and (self.step % cfg.val_every == 0 or final)
             is_best = False
@@ -505,10 +563,13 @@ class Trainer:
             D.barrier(self.dist)
         summary = {"steps": self.step, "skipped_steps": self.skipped_steps, "best": self.best,
                    "last_validation": last_metrics, "run_dir": str(self.run_dir), "out_of_time": out_of_time,
-                   "wall_seconds": time.perf_counter() - started}
+                   "wall_seconds": self.clock() - started}
         self.callback(TrainEvent("done", self.step, cfg.steps, summary))
+        self._close_sinks()
+        return summary
+
+    def _close_sinks(self) -> None:
         if self.tb is not None:
             self.tb.close()
         if self.wandb is not None:
             self.wandb.finish()
-        return summary

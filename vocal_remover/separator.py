@@ -484,6 +484,8 @@ class Separator:
         out = ola.pop(total)
         if len(out):
             yield out
+        if on_progress is not None:
+            on_progress(total)  # all final (the last windows cut may have started before the end)
 
     def separate_array(self, audio: np.ndarray, sample_rate: int | None = None) -> dict[str, np.ndarray]:
         """In-memory convenience: (n, channels) float audio -> {"instrumental", "vocals"} (n, channels).

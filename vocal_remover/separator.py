@@ -388,21 +388,24 @@ class Separator:
         # A segment of (window - 1) hops gives exactly `window` centred STFT frames.
         segment = (window - 1) * hop
         stride = max(1, round(segment * (1 - self.overlap)))
-        if self.tta:
-            # Shifted-window TTA: a second grid offset by half a stride, i.e. twice the windows,
-            # every sample predicted from two different window positions and cross-faded.
-            stride = max(1, stride // 2)
+        # (--tta adds a second grid offset by half a stride: see shift_offsets.)
         weight = crossfade_weight(segment, min(segment - stride, segment // 2))
         return segment, stride, weight
 
     def shift_offsets(self, stride: int) -> list[int]:
-        """Start offsets of the `shifts` window grids (model-rate samples): 0, then random ones below
-        min(0.5 s, stride) from a generator seeded with `seed` (the same for every file and run)."""
-        if self.shifts == 1:
-            return [0]
-        limit = max(1, min(round(MAX_SHIFT_SECONDS * self.sample_rate), stride))
-        rng = np.random.default_rng(self.seed)
-        return [0] + [int(o) for o in rng.integers(0, limit, self.shifts - 1)]
+        """Start offsets of the window grids (model-rate samples): 0, then `shifts` - 1 random ones below
+        min(0.5 s, stride) from a generator seeded with `seed` (the same for every file and run); with
+        --tta each again half a stride further."""
+        offsets = [0]
+        if self.shifts > 1:
+            limit = max(1, min(round(MAX_SHIFT_SECONDS * self.sample_rate), stride))
+            rng = np.random.default_rng(self.seed)
+            offsets += [int(o) for o in rng.integers(0, limit, self.shifts - 1)]
+        if self.tta:
+            # Shifted-window TTA: every grid also offset by half a stride, i.e. twice the windows, every
+            # sample predicted from two different window positions and cross-faded.
+            offsets += [(o + stride // 2) % stride for o in offsets]
+        return offsets
 
     # -- tensor work --------------------------------------------------------------------------
 

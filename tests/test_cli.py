@@ -571,8 +571,8 @@ def test_sample_type_for_lossy_formats_and_refused_rates_leave_nothing(tiny_mode
     assert proc.returncode == 0, proc.stderr
     assert any(line.startswith("Note: --sample-type pcm16 does not apply to mp3") for line in
                proc.stderr.splitlines()), proc.stderr
-    hires = tmp_path / "hires.wav"
-    sf.write(hires, make_music(0.5, rate=96000), 96000)
-    proc = separate(tiny_model_dir, str(hires), "-o", str(tmp_path / "new" / "folder"), "-f", "mp3")
-    assert proc.returncode == 1 and "MP3 does not support 96000 Hz" in error_lines(proc)[0]
+    hires = tmp_path / "hires.wav"  # (MP3 from 96 kHz is now written at 48 kHz: test_mp3_from_a_96k_input...)
+    sf.write(hires, make_music(0.1, rate=700_000), 700_000)
+    proc = separate(tiny_model_dir, str(hires), "-o", str(tmp_path / "new" / "folder"), "-f", "flac")
+    assert proc.returncode == 1 and "FLAC does not support 700000 Hz" in error_lines(proc)[0]
     assert not (tmp_path / "new").exists()

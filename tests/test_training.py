@@ -227,12 +227,6 @@ def test_bad_budget_and_weights_are_one_line_errors(stems_dir, tmp_path):
     assert not (tmp_path / "x").exists()
 
 
-def test_two_validation_sets_and_augment_overrides_via_the_cli(stems_dir, tmp_path):
-    """`--val-data A --val-data B` reports both sets (B's keys prefixed with its folder name) and picks the
-    best checkpoint on their mean; `--augment` reaches the dataset; bad overrides are one-line errors."""
-    import json
-    import shutil
-
 # ------------------------------------------------------------------------------ the CLI around a run (issue 9)
 
 
@@ -241,31 +235,6 @@ def cli(*args: str):
 
     from vocal_remover.cli import app
 
-    held_out, first = tmp_path / "Held Out", tmp_path / "first"
-    shutil.copytree(stems_dir / "track0", held_out / "track0")
-    shutil.copytree(stems_dir / "track1", first / "track1")
-    runner = CliRunner()
-    args = ["finetune", "--data", str(stems_dir), "--preset", "tiny", "--cropsizes", "32", "--batch-size", "2",
-            "--warmup", "1", "--samples-per-epoch", "8", "--device", "cpu", "-q", "--steps", "2",
-            "--val-data", str(first), "--val-data", str(held_out), "--val-every", "2",
-            "--augment", "vocal_pan_prob=0.5,instrumental_gain_db=-3:3", "--run-dir", str(tmp_path / "run")]
-    r = runner.invoke(app, args)
-    assert r.exit_code == 0, r.output
-    records = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
-    val = [x for x in records if x["kind"] == "validation"][-1]
-    assert {"vocals_sdr", "instrumental_sdr", "held_out_vocals_sdr", "held_out_instrumental_sdr"} <= set(val)
-    best = load_checkpoint(tmp_path / "run" / "checkpoints" / "best.pt")["metrics"]["best_val"]
-    expected = np.mean([(val["vocals_sdr"] + val["instrumental_sdr"]) / 2,
-                        (val["held_out_vocals_sdr"] + val["held_out_instrumental_sdr"]) / 2])
-    assert best["score"] == pytest.approx(expected)
-    cfg = json.loads((tmp_path / "run" / "config.json").read_text())["train"]
-    assert cfg["augment"] == {"vocal_pan_prob": 0.5, "instrumental_gain_db": [-3.0, 3.0]}
-    assert cfg["extra_val_data"] == [str(held_out)]
-    for bad, message in (("vocal_pan_prob=2", "vocal_pan_prob must be in [0, 1]"),
-                         ("no_such_field=1", "no_such_field"), ("vocal_pan_prob", "name=number")):
-        r = runner.invoke(app, args[:-4] + ["--augment", bad, "--run-dir", str(tmp_path / "bad")])
-        assert r.exit_code == 2 and message in r.output and "Traceback" not in r.output, (bad, r.output)
-    assert not (tmp_path / "bad").exists()
     return CliRunner().invoke(app, list(args))
 
 
@@ -375,3 +344,40 @@ def test_progress_when_not_on_a_terminal(stems_dir, tmp_path):
     assert all({"stage", "done", "total"} <= set(e) for e in events)
     assert [(e["stage"], e["done"], e["total"]) for e in events if e["stage"] in ("step", "done")] == [
         ("step", 1, 2), ("step", 2, 2), ("done", 2, 2)]
+
+
+def test_two_validation_sets_and_augment_overrides_via_the_cli(stems_dir, tmp_path):
+    """`--val-data A --val-data B` reports both sets (B's keys prefixed with its folder name) and picks the
+    best checkpoint on their mean; `--augment` reaches the dataset; bad overrides are one-line errors."""
+    import json
+    import shutil
+
+    from typer.testing import CliRunner
+
+    from vocal_remover.cli import app
+
+    held_out, first = tmp_path / "Held Out", tmp_path / "first"
+    shutil.copytree(stems_dir / "track0", held_out / "track0")
+    shutil.copytree(stems_dir / "track1", first / "track1")
+    runner = CliRunner()
+    args = ["finetune", "--data", str(stems_dir), "--preset", "tiny", "--cropsizes", "32", "--batch-size", "2",
+            "--warmup", "1", "--samples-per-epoch", "8", "--device", "cpu", "-q", "--steps", "2",
+            "--val-data", str(first), "--val-data", str(held_out), "--val-every", "2",
+            "--augment", "vocal_pan_prob=0.5,instrumental_gain_db=-3:3", "--run-dir", str(tmp_path / "run")]
+    r = runner.invoke(app, args)
+    assert r.exit_code == 0, r.output
+    records = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    val = [x for x in records if x["kind"] == "validation"][-1]
+    assert {"vocals_sdr", "instrumental_sdr", "held_out_vocals_sdr", "held_out_instrumental_sdr"} <= set(val)
+    best = load_checkpoint(tmp_path / "run" / "checkpoints" / "best.pt")["metrics"]["best_val"]
+    expected = np.mean([(val["vocals_sdr"] + val["instrumental_sdr"]) / 2,
+                        (val["held_out_vocals_sdr"] + val["held_out_instrumental_sdr"]) / 2])
+    assert best["score"] == pytest.approx(expected)
+    cfg = json.loads((tmp_path / "run" / "config.json").read_text())["train"]
+    assert cfg["augment"] == {"vocal_pan_prob": 0.5, "instrumental_gain_db": [-3.0, 3.0]}
+    assert cfg["extra_val_data"] == [str(held_out)]
+    for bad, message in (("vocal_pan_prob=2", "vocal_pan_prob must be in [0, 1]"),
+                         ("no_such_field=1", "no_such_field"), ("vocal_pan_prob", "name=number")):
+        r = runner.invoke(app, args[:-4] + ["--augment", bad, "--run-dir", str(tmp_path / "bad")])
+        assert r.exit_code == 2 and message in r.output and "Traceback" not in r.output, (bad, r.output)
+    assert not (tmp_path / "bad").exists()

@@ -385,7 +385,7 @@ def export_onnx(model, path: str | Path, *, metadata: dict[str, Any] | None = No
         try:
             __import__(module)
         except ImportError:
-            raise ModelError("ONNX export", f"{module} is not installed: pip install onnx onnxscript onnxruntime") from None
+            raise ModelError("ONNX export", f"{module} is not installed: pip install 'vocal-remover[export]'") from None
     config = model.config
     net = exportable(model)
     batch = torch.export.Dim("batch", min=1, max=4096)

@@ -264,13 +264,16 @@ class Separator:
             loaded = None
             onnx_model = is_onnx_path(folder)
             trained, label = None, str(folder)
-            if not onnx_model:
+            if not onnx_model and not (folder / "config.json").is_file():
+                loaded = load_model(folder, device="cpu")  # not a model folder: its error says what it is
+                trained = loaded.trained
+            elif not onnx_model:
                 from vocal_remover.artifacts import read_model_config
 
                 trained = bool(read_model_config(folder)[1].get("trained", False))
         if trained is False and not allow_untrained:
-            raise ModelError(label, "this model is untrained (random weights); it is only for smoke tests and "
-                                    "benchmarks")
+            raise ModelError(label, "this model is untrained (random weights), only for smoke tests and "
+                                    "benchmarks; pass --allow-untrained to use it anyway")
         self.engine = backends.choose_engine(engine, device_type=self.device.type, fp32=self.dtype is None,
                                              onnx_model=onnx_model)
         if engine == "auto" and loaded is not None and not onnx_model:

@@ -213,9 +213,17 @@ def test_output_images(tiny_model_dir, tmp_path):
     sf.write(src, make_music(3.0), 44100)
     proc = separate(tiny_model_dir, str(src), "-o", str(tmp_path), "--output-image")
     assert proc.returncode == 0, proc.stderr
+    from test_images import parse_png
+    from vocal_remover.images import MARGINS, PLOT_HEIGHT, PLOT_WIDTH
+
     for name in ("Input", "Instruments", "Vocals"):
         png = tmp_path / f"song_{name}.png"
-        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        img, text = parse_png(png)
+        assert text == {"Title": f"song {name}"}
+        assert img.shape == (MARGINS["top"] + PLOT_HEIGHT + MARGINS["bottom"],
+                             MARGINS["left"] + PLOT_WIDTH + MARGINS["right"], 3)
+    assert [Path(p).name for p in proc.stdout.split()] == [
+        "song_Instruments.wav", "song_Vocals.wav", "song_Input.png", "song_Instruments.png", "song_Vocals.png"]
 
 
 def test_model_problems_are_clear(tiny_model_dir, tmp_path):
@@ -276,6 +284,79 @@ def test_separate_with_a_model_from_the_hub(hub, tiny_model_dir, tmp_path):
                           capture_output=True, text=True, env=env)
     assert proc.returncode == 0, proc.stderr
     assert Path(proc.stdout.strip(), "config.json").is_file()
+
+
+def test_filename_template_and_per_track_folders(tiny_model_dir, tmp_path):
+    sf.write(tmp_path / "song.wav", make_music(1.0), 44100)
+    sf.write(tmp_path / "other.flac", make_music(1.5, seed=1), 44100)
+    out = tmp_path / "out"
+    proc = separate(tiny_model_dir, str(tmp_path / "song.wav"), str(tmp_path / "other.flac"), "-o", str(out),
+                    "--filename", "{track}/{stem}.{trackext}.{ext}")
+    assert proc.returncode == 0, proc.stderr
+    written = [Path(p).relative_to(out).as_posix() for p in proc.stdout.split("\n") if p]
+    assert written == ["song/Instruments.wav.wav", "song/Vocals.wav.wav",
+                       "other/Instruments.flac.wav", "other/Vocals.flac.wav"]
+    assert sf.info(out / "other" / "Vocals.flac.wav").frames == 66150
+    # Templates that would overwrite or escape are usage errors, before anything is written.
+    for template, why in [("{stem}.{ext}", "put {track} in the template"), ("{track}_{name}.{ext}", "unknown field"),
+                          ("{track}.{ext}", "{stem}"), ("../{track}_{stem}.{ext}", "relative")]:
+        proc = separate(tiny_model_dir, str(tmp_path / "song.wav"), str(tmp_path / "other.flac"),
+                        "-o", str(tmp_path / "bad"), "--filename", template)
+        assert_no_traceback(proc)
+        assert proc.returncode == 2 and len(error_lines(proc)) == 1 and why in error_lines(proc)[0], proc.stderr
+        assert not (tmp_path / "bad").exists()
+
+
+def test_vocals_gain_writes_a_remix(tiny_model_dir, real_mix, tmp_path):
+    proc = separate(tiny_model_dir, str(real_mix), "-o", str(tmp_path), "--vocals-gain", "-12",
+                    "--stems", "instrumental")
+    assert proc.returncode == 0, proc.stderr
+    assert [Path(p).name for p in proc.stdout.split("\n") if p] == ["real mix_Instruments.wav", "real mix_Remix.wav"]
+    mix, rate = sf.read(real_mix, dtype="float32")
+    inst, r1 = sf.read(tmp_path / "real mix_Instruments.wav", dtype="float32")
+    remix, r2 = sf.read(tmp_path / "real mix_Remix.wav", dtype="float32")
+    assert r1 == r2 == rate and remix.shape == mix.shape
+    gain = 10 ** (-12 / 20)
+    assert np.abs(remix - (inst + gain * (mix - inst))).max() < 1e-5  # vocals = mix - instrumental
+    proc = separate(tiny_model_dir, str(real_mix), "-o", str(tmp_path / "x"), "--vocals-gain", "60")
+    assert proc.returncode == 2 and "--vocals-gain 60" in error_lines(proc)[0]
+    assert not (tmp_path / "x").exists()
+
+
+def test_mp3_from_a_96k_input_and_bitrates(tiny_model_dir, tmp_path):
+    src = tmp_path / "hires.wav"
+    sf.write(src, make_music(4.0, rate=96000), 96000, subtype="FLOAT")
+    sizes = {}
+    for kbps in ("128", "320"):
+        out = tmp_path / kbps
+        proc = run("separate", "-m", str(tiny_model_dir), "--allow-untrained", str(src), "-o", str(out),
+                   "-f", "mp3", "--mp3-bitrate", kbps, "--stems", "vocals")
+        assert proc.returncode == 0, proc.stderr
+        assert "resampled from 96000 to 48000 Hz" in proc.stderr
+        info = sf.info(out / "hires_Vocals.mp3")
+        assert info.samplerate == 48000 and abs(info.frames - 4 * 48000) < 3000
+        sizes[kbps] = (out / "hires_Vocals.mp3").stat().st_size
+    for kbps, size in sizes.items():  # constant bitrate: size = kbps x duration
+        assert abs(size * 8 / 4.0 / 1000 - int(kbps)) < 0.05 * int(kbps), (kbps, size)
+    proc = separate(tiny_model_dir, str(src), "-o", str(tmp_path / "y"), "-f", "mp3", "--mp3-bitrate", "100")
+    assert proc.returncode == 2 and "--mp3-bitrate 100" in error_lines(proc)[0]
+
+
+def test_engines_and_shifts(tiny_model_dir, real_mix, tmp_path):
+    outs = {}
+    for engine in ("torch", "onnx"):
+        proc = separate(tiny_model_dir, str(real_mix), "-o", str(tmp_path / engine), "--engine", engine,
+                        "--precision", "fp32", "--stems", "vocals")
+        assert proc.returncode == 0, proc.stderr
+        outs[engine], _ = sf.read(Path(proc.stdout.strip()), dtype="float32")
+    assert np.abs(outs["torch"] - outs["onnx"]).max() < 1e-4
+    proc = separate(tiny_model_dir, str(real_mix), "-o", str(tmp_path / "shifted"), "--shifts", "2",
+                    "--stems", "vocals", "--engine", "onnx")
+    assert proc.returncode == 0, proc.stderr
+    shifted, _ = sf.read(Path(proc.stdout.strip()), dtype="float32")
+    assert shifted.shape == outs["onnx"].shape and not np.array_equal(shifted, outs["onnx"])
+    proc = separate(tiny_model_dir, str(real_mix), "--engine", "onnx", "--precision", "bf16")
+    assert proc.returncode == 2 and "fp32" in error_lines(proc)[0]
 
 
 # ------------------------------------------------------------------------------ first-hour issues (issue 9)
@@ -416,7 +497,8 @@ def test_ctrl_c_and_sigterm_leave_nothing_half_written(tiny_model_dir, long_song
     out = tmp_path / "out"
     # fp32 and --tta keep the 4-minute separation slow enough to be interrupted half-way on any CPU
     proc = subprocess.Popen([sys.executable, "-m", "vocal_remover", "separate", "-m", str(tiny_model_dir),
-                             "--allow-untrained", "--precision", "fp32", "--tta", "--progress", "json",
+                             "--allow-untrained", "--precision", "fp32", "--engine", "torch", "--tta",
+                             "--progress", "json",
                              str(long_song), "-o", str(out)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV,
                             # as from a terminal: a runner that started us in the background (bash `&`)
@@ -489,8 +571,8 @@ def test_sample_type_for_lossy_formats_and_refused_rates_leave_nothing(tiny_mode
     assert proc.returncode == 0, proc.stderr
     assert any(line.startswith("Note: --sample-type pcm16 does not apply to mp3") for line in
                proc.stderr.splitlines()), proc.stderr
-    hires = tmp_path / "hires.wav"
-    sf.write(hires, make_music(0.5, rate=96000), 96000)
-    proc = separate(tiny_model_dir, str(hires), "-o", str(tmp_path / "new" / "folder"), "-f", "mp3")
-    assert proc.returncode == 1 and "MP3 does not support 96000 Hz" in error_lines(proc)[0]
+    hires = tmp_path / "hires.wav"  # (MP3 from 96 kHz is now written at 48 kHz: test_mp3_from_a_96k_input...)
+    sf.write(hires, make_music(0.1, rate=700_000), 700_000)
+    proc = separate(tiny_model_dir, str(hires), "-o", str(tmp_path / "new" / "folder"), "-f", "flac")
+    assert proc.returncode == 1 and "FLAC does not support 700000 Hz" in error_lines(proc)[0]
     assert not (tmp_path / "new").exists()

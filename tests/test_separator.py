@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,7 +14,7 @@ import torch
 
 from conftest import make_music
 from vocal_remover.artifacts import LoadedModel
-from vocal_remover.errors import ConfigError
+from vocal_remover.errors import AudioError, ConfigError
 from vocal_remover.model import PRESETS, build_model
 from vocal_remover.separator import Separator, crossfade_weight, remove_isolated_vocals
 
@@ -36,14 +38,16 @@ def _sdr(ref: np.ndarray, est: np.ndarray) -> float:
     return 10 * math.log10((ref ** 2).sum() / max(((ref - est) ** 2).sum(), 1e-20))
 
 
-@pytest.mark.parametrize("window,overlap,tta", [(64, 0.0, False), (64, 0.25, False), (100, 0.5, False),
-                                                (64, 0.25, True), (256, 0.75, False)])
-def test_stitching_has_no_seams(window, overlap, tta):
+@pytest.mark.parametrize("window,overlap,tta,shifts", [(64, 0.0, False, 1), (64, 0.25, False, 1),
+                                                       (100, 0.5, False, 1), (64, 0.25, True, 1),
+                                                       (256, 0.75, False, 1), (64, 0.25, False, 3),
+                                                       (100, 0.0, True, 2), (256, 0.125, False, 4)])
+def test_stitching_has_no_seams(window, overlap, tta, shifts):
     """With a constant mask c, instrumental == c * input to float precision at every sample:
-    any seam, gain ripple of the cross-fade or misplaced window would show."""
+    any seam, gain ripple of the cross-fade or misplaced window (shifted grids included) would show."""
     x = make_music(7.3)
     sep = Separator(_constant_mask_model(0.3), precision="fp32", window=window, overlap=overlap, tta=tta,
-                    batch_size=3)
+                    shifts=shifts, batch_size=3)
     out = sep.separate_array(x)
     assert out["instrumental"].shape == x.shape
     assert np.abs(out["instrumental"] - 0.3 * x).max() < 1e-6
@@ -127,8 +131,9 @@ def test_postprocess_removes_only_short_isolated_vocal_runs():
 
 @pytest.mark.parametrize("kwargs,match", [({"window": 4}, "window"), ({"window": 10_000}, "max_cropsize"),
                                           ({"overlap": 0.9}, "overlap"), ({"batch_size": 0}, "batch-size"),
-                                          ({"device": "tpu"}, "device"), ({"precision": "int8"}, "precision")])
-def test_bad_options_are_config_errors(kwargs, match):
+                                          ({"device": "tpu"}, "device"), ({"precision": "int8"}, "precision"),
+                                          ({"shifts": 0}, "shifts"), ({"engine": "tensorrt"}, "engine")])
+def test_bad_options_are_config_errors(kwargs, match):  # noqa: D103
     with pytest.raises(ConfigError, match=match):
         Separator(_loaded(), **kwargs)
 
@@ -143,3 +148,132 @@ def test_colliding_track_names_are_made_unique():
     assert len(set(names)) == 4
     assert names[0] == "song_wav" and names[3] == "other"
     assert unique_track_names([Path("x/one.wav"), Path("y/two.wav")]) == ["one", "two"]
+
+
+# -- windows fitted to the input ------------------------------------------------------------------------
+
+HOP1024 = PRESETS["tiny"].replace(n_fft=2048, hop_length=1024, max_cropsize=1024)  # the default model's STFT
+
+
+def _covers(segment: int, count: int, n: int, overlap: float) -> bool:
+    return segment + (count - 1) * max(1, round(segment * (1 - overlap))) >= n
+
+
+@pytest.mark.parametrize("seconds,expected_window", [(7.0, 320), (0.1, 32), (11.8, 512)])
+def test_short_inputs_get_a_window_fitted_to_them(seconds, expected_window):
+    """A clip shorter than one 512-frame window is separated in one window just long enough (a multiple of 32
+    frames), exactly as if that window had been asked for; the output keeps the clip's length."""
+    loaded = _loaded(HOP1024)
+    n = int(seconds * 44100)
+    sep = Separator(loaded, precision="fp32", window=512)
+    segment, stride, _ = sep._plan(n)
+    assert segment == (expected_window - 1) * 1024 and segment >= n
+    x = make_music(seconds)
+    fitted = sep.separate_array(x)
+    explicit = Separator(loaded, precision="fp32", window=expected_window).separate_array(x)
+    assert fitted["vocals"].shape == x.shape
+    assert np.array_equal(fitted["vocals"], explicit["vocals"])
+
+
+@pytest.mark.parametrize("overlap", [0.125, 0.5])
+def test_long_inputs_get_the_fewest_windows_each_as_short_as_that_allows(overlap):
+    sep = Separator(_loaded(HOP1024), precision="fp32", window=512, overlap=overlap)
+    hop = 1024
+    for seconds in (12.5, 30.0, 60.0, 180.0, 181.3):
+        n = int(seconds * 44100)
+        full = 511 * hop
+        count = 1 + math.ceil((n - full) / round(full * (1 - overlap)))  # windows of 512 frames needed
+        segment, stride, _ = sep._plan(n)
+        window = segment // hop + 1
+        assert window % 32 == 0 and window <= 512
+        assert _covers(segment, count, n, overlap)  # as few windows as 512-frame ones need
+        assert window == 512 or not _covers(segment - 32 * hop, count, n, overlap)  # 32 frames fewer would not do
+    assert sep._plan(None)[0] == 511 * hop  # a stream of unknown length: the full window
+
+
+# -- --shifts -------------------------------------------------------------------------------------------
+
+def test_shifts_are_deterministic_and_average_shifted_passes(real_mix):
+    x, _ = sf.read(real_mix, dtype="float32")
+    x = x[:4 * 44100]
+    loaded = _loaded()
+    plain = Separator(loaded, precision="fp32", window=64).separate_array(x)["vocals"]
+    one = Separator(loaded, precision="fp32", window=64, shifts=1).separate_array(x)["vocals"]
+    assert np.array_equal(plain, one)  # 1 pass = the plain grid
+    sep = Separator(loaded, precision="fp32", window=64, shifts=3)
+    offsets = sep.shift_offsets(sep._plan(len(x))[1])
+    assert offsets[0] == 0 and len(offsets) == 3 and all(0 <= o < 22050 for o in offsets)
+    assert offsets == Separator(loaded, precision="fp32", window=64, shifts=3).shift_offsets(sep._plan(len(x))[1])
+    a = sep.separate_array(x)
+    b = sep.separate_array(x)
+    assert np.array_equal(a["vocals"], b["vocals"])  # seeded: every run the same
+    assert a["vocals"].shape == x.shape and not np.array_equal(a["vocals"], plain)
+    assert np.abs(a["vocals"] + a["instrumental"] - x).max() < 1e-6
+    other_seed = Separator(loaded, precision="fp32", window=64, shifts=3, seed=1).separate_array(x)["vocals"]
+    assert not np.array_equal(other_seed, a["vocals"])
+
+
+# -- output names, remix, rates (the library under `separate`) -----------------------------------------
+
+def test_filename_templates_are_checked():
+    from vocal_remover.separator import check_filename_template, output_paths
+
+    for bad, why in [("{track}_{name}.{ext}", "unknown field"), ("{track}.{ext}", "{stem}"),
+                     ("/abs/{stem}.{ext}", "relative"), ("../{stem}.{ext}", "relative"),
+                     ("{track}//{stem}.{ext}", "relative"), ("{track}/{stem", "template"),
+                     ("{0}{stem}", "unknown field")]:
+        with pytest.raises(ConfigError, match=re.escape(why)):
+            check_filename_template(bad)
+    paths = output_paths("song", Path("out"), "flac", ("instrumental", "vocals", "remix"),
+                         template="{track}/{stem}.{trackext}.{ext}", trackext="mp3", images=True)
+    assert {k: str(v) for k, v in paths.items()} == {
+        "instrumental": "out/song/Instruments.mp3.flac", "vocals": "out/song/Vocals.mp3.flac",
+        "remix": "out/song/Remix.mp3.flac", "image_input": "out/song/Input.mp3.png",
+        "image_instruments": "out/song/Instruments.mp3.png", "image_vocals": "out/song/Vocals.mp3.png"}
+
+
+def test_remix_is_instrumental_plus_gained_vocals(real_mix, tmp_path):
+    """--vocals-gain: the remix has the input's length and rate, and equals instrumental + g x vocals."""
+    sep = Separator(_loaded(), precision="fp32", window=128)
+    result = sep.separate_file(real_mix, tmp_path, vocals_gain=-12.0, filename="{track}/{stem}.{ext}")
+    assert set(result.outputs) == {"instrumental", "vocals", "remix"}
+    assert result.outputs["remix"] == tmp_path / "real mix" / "Remix.wav"
+    mix, rate = sf.read(real_mix, dtype="float32")
+    inst, r1 = sf.read(result.outputs["instrumental"], dtype="float32")
+    voc, r2 = sf.read(result.outputs["vocals"], dtype="float32")
+    remix, r3 = sf.read(result.outputs["remix"], dtype="float32")
+    assert r1 == r2 == r3 == rate and inst.shape == voc.shape == remix.shape == mix.shape
+    gain = 10 ** (-12 / 20)
+    assert np.abs(remix - (inst + gain * voc)).max() < 1e-6
+    # and so the remix is the song with its vocals 12 dB down: mix - (1 - g) x vocals
+    assert np.abs(remix - (mix - (1 - gain) * voc)).max() < 1e-5
+    with pytest.raises(ConfigError, match="vocals-gain"):
+        sep.separate_file(real_mix, tmp_path, vocals_gain=40.0)
+
+
+def test_mp3_output_of_a_96k_input_is_resampled_to_48k(tmp_path):
+    x = soxr.resample(make_music(2.0), 44100, 96000).astype(np.float32)
+    src = tmp_path / "hires.wav"
+    sf.write(src, x, 96000, subtype="FLOAT")
+    sep = Separator(_constant_mask_model(0.5), precision="fp32", window=64)
+    result = sep.separate_file(src, tmp_path / "out", fmt="mp3", mp3_bitrate=192)
+    assert any("96000 to 48000 Hz" in note for note in result.notes), result.notes
+    for stem in ("instrumental", "vocals"):
+        info = sf.info(result.outputs[stem])
+        assert info.samplerate == 48000 and info.channels == 2
+        assert abs(info.frames - 96000) < 3000  # 2 s at 48 kHz (MP3 pads to whole frames)
+    # The same separation to WAV at 48 kHz, as the library's rates are exact there: 2 s -> 96000 samples.
+    wav = sep.separate_file(src, tmp_path / "wav", stems=("vocals",))
+    assert sf.info(wav.outputs["vocals"]).samplerate == 96000 and sf.info(wav.outputs["vocals"]).frames == len(x)
+
+
+def test_a_failed_file_leaves_no_folders_behind(tmp_path):
+    """Folders made for a file's outputs (--filename "{track}/{stem}.{ext}") are removed again when the file
+    fails after they were made; folders that were there before stay."""
+    src = tmp_path / "ultrasonic.wav"
+    sf.write(src, make_music(0.1, rate=700_000), 700_000)  # FLAC stores at most 655350 Hz
+    (tmp_path / "out").mkdir()
+    sep = Separator(_loaded(), precision="fp32", window=64)
+    with pytest.raises(AudioError, match="FLAC does not support"):
+        sep.separate_file(src, tmp_path / "out" / "new", fmt="flac", filename="{track}/{stem}.{ext}", images=True)
+    assert list((tmp_path / "out").iterdir()) == []

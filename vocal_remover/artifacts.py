@@ -72,12 +72,19 @@ def parse_model_meta(meta: Any, label: str):
     return config, meta
 
 
+def is_onnx_path(path: str | Path) -> bool:
+    """Whether `path` is an exported ONNX model: a `.onnx` file, or a folder with `model.onnx` and no weights."""
+    path = Path(path)
+    if path.is_dir():
+        return (path / ONNX_NAME).is_file() and not (path / WEIGHTS_NAME).is_file()
+    return path.is_file() and path.suffix.lower() == ".onnx"
+
+
 def load_model(path: str | Path, device: str | Any = "cpu") -> LoadedModel:
     """A model folder (run with torch), or an exported ONNX model (run with onnxruntime): a `.onnx` file,
     or a folder holding `model.onnx` + `config.json` and no `model.safetensors`."""
     path = Path(path)
-    onnx_folder = path.is_dir() and (path / ONNX_NAME).is_file() and not (path / WEIGHTS_NAME).is_file()
-    if onnx_folder or (path.is_file() and path.suffix.lower() == ".onnx"):
+    if is_onnx_path(path):
         from vocal_remover.backends import load_onnx_model
 
         return load_onnx_model(path)

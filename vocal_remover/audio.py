@@ -75,6 +75,7 @@ M4A_EXTRA_HINT = "pip install 'vocal-remover[m4a]'"
 
 # libsndfile's MPEG encoder accepts exactly these rates (it refuses others at open).
 MP3_SAMPLE_RATES = (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000)
+MP3_BITRATES = (32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320)  # kbps, MPEG-1 layer III
 # libvorbis has no encoder setup above 200 kHz and libsndfile 1.2.2 then crashes the
 # process (segfault, tested), so we refuse such rates before calling it.
 VORBIS_MAX_RATE = 200_000
@@ -744,7 +745,8 @@ class AudioWriter:
     deletes the temporary file, so a half-written output never appears under the final name.
 
     Formats: wav (float/pcm16/pcm24), flac (pcm16/pcm24; float -> pcm24), mp3 and ogg
-    (Vorbis; sample_type ignored). MP3 is limited to `MP3_SAMPLE_RATES` and 2 channels,
+    (Vorbis; sample_type ignored). MP3 is VBR (~190 kbps on music) unless `bitrate` (kbps) asks for a
+    constant bitrate (see `mp3_bitrate_for`). MP3 is limited to `MP3_SAMPLE_RATES` and 2 channels,
     Vorbis to `VORBIS_MAX_RATE`, FLAC to 655350 Hz and 8 channels: anything else raises
     `AudioError` at construction. Samples are clipped to [-1, 1] except for float WAV.
     Errors (missing/unwritable folder, disk full) raise `AudioError(str(path), reason)`.
@@ -757,6 +759,7 @@ class AudioWriter:
         channels: int,
         format: str = "wav",  # noqa: A002 - public API name
         sample_type: str = "float",
+        bitrate: int | None = None,
     ):
         self.path = Path(path)
         what = str(self.path)
@@ -789,6 +792,9 @@ class AudioWriter:
             if fmt in ("mp3", "ogg"):
                 subtype, sf_format = ("MPEG_LAYER_III", "MP3") if fmt == "mp3" else ("VORBIS", "OGG")
                 extra: dict[str, Any] = {"compression_level": _COMPRESSION[fmt]}
+                if fmt == "mp3" and bitrate is not None:
+                    kbps, _ = mp3_bitrate_for(samplerate, int(bitrate))
+                    extra = {"compression_level": _mp3_compression(samplerate, kbps), "bitrate_mode": "CONSTANT"}
             else:
                 subtype, sf_format, extra = _SUBTYPES[(fmt, sample_type)], fmt.upper(), {}
             self._sf = sf.SoundFile(
@@ -907,6 +913,51 @@ class AudioWriter:
         if getattr(self, "_tmp", None) is not None and not getattr(self, "_committed", True):
             with contextlib.suppress(Exception):  # e.g. during interpreter shutdown
                 self._discard()
+
+
+def check_mp3_bitrate(kbps: int | None) -> None:
+    """ConfigError unless `kbps` is None (VBR) or a standard MPEG-1 layer III bitrate."""
+    if kbps is not None and kbps not in MP3_BITRATES:
+        from vocal_remover.errors import ConfigError
+
+        raise ConfigError(f"--mp3-bitrate {kbps}", f"expected one of {', '.join(map(str, MP3_BITRATES))} (kbps)")
+
+
+def mp3_bitrate_for(rate: int, kbps: int) -> tuple[int, str | None]:
+    """The constant bitrate an MP3 at `rate` Hz can have for a requested `kbps`, and a note when it is
+    lower: below 32 kHz MP3 (MPEG-2 / 2.5) goes up to 160 / 64 kbps."""
+    top = 320 if rate >= 32000 else 160 if rate >= 16000 else 64
+    if kbps <= top:
+        return kbps, None
+    return top, f"MP3 at {rate} Hz goes up to {top} kbps: written at {top} kbps instead of {kbps}"
+
+
+def _mp3_compression(rate: int, kbps: int) -> float:
+    """libsndfile's compression level for a constant bitrate (it maps [0, 1] linearly onto the bitrate range
+    of the MPEG version the rate implies: 320-32, 160-8 or 64-8 kbps); just below 1 at the bottom, where
+    libsndfile refuses 1.0."""
+    high, low = (320, 32) if rate >= 32000 else (160, 8) if rate >= 16000 else (64, 8)
+    return min(0.999, max(0.0, (high - kbps) / (high - low)))
+
+
+def storable_rate(fmt: str, rate: int) -> tuple[int, str | None]:
+    """The sample rate outputs in `fmt` get for an input at `rate`, and a note when it differs: MP3 stores
+    only the MPEG rates (a 96 kHz input becomes 48 kHz, 88.2 kHz becomes 44.1 kHz, an odd low rate the next
+    MPEG rate up), Ogg Vorbis at most VORBIS_MAX_RATE. Other formats keep the rate."""
+    fmt = str(fmt).lower().lstrip(".")
+    out = rate
+    if fmt == "mp3" and rate not in MP3_SAMPLE_RATES:
+        if rate > MP3_SAMPLE_RATES[-1]:
+            out = 44100 if rate % 44100 == 0 else 48000
+        else:
+            out = next(r for r in MP3_SAMPLE_RATES if r >= rate)
+        reason = "MP3 stores at most 48000 Hz" if rate > MP3_SAMPLE_RATES[-1] else "MP3 does not store that rate"
+    elif fmt == "ogg" and rate > VORBIS_MAX_RATE:
+        out = 44100 if rate % 44100 == 0 else 48000
+        reason = f"Ogg Vorbis stores at most {VORBIS_MAX_RATE} Hz"
+    if out == rate:
+        return rate, None
+    return out, f"{reason}: outputs resampled from {rate} to {out} Hz"
 
 
 def _try_lock(fd: int) -> bool | None:

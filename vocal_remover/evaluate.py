@@ -226,8 +226,9 @@ def separator_candidate(separator, name: str | None = None) -> Candidate:
     """A `vocal_remover.separator.Separator`, through `separate_array` (the path of `separate`)."""
     loaded = separator.loaded
     info = {"trained": loaded.trained, "path": str(loaded.path) if loaded.path else None,
-            "arch": separator.config.arch, "backend": "torch" if hasattr(separator.model, "state_dict") else "onnx",
-            "window": separator.window, "overlap": separator.overlap, "tta": separator.tta}
+            "arch": separator.config.arch, "backend": separator.engine,
+            "window": separator.window, "overlap": separator.overlap, "tta": separator.tta,
+            "shifts": separator.shifts}
     return Candidate(name or str(loaded.path or "model"),
                      lambda track: separator.separate_array(track.mixture, track.rate), info)
 

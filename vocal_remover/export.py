@@ -337,6 +337,11 @@ def _parity_frames(config) -> tuple[tuple[int, int], ...]:
     return (1, min(37, limit)), (2, min(160, limit))
 
 
+def parity_inputs(config) -> list:
+    """The music-like network inputs an export is checked on (batch and frame counts other than the traced)."""
+    return [_example(config, b, f, seed=i + 1) for i, (b, f) in enumerate(_parity_frames(config))]
+
+
 @contextlib.contextmanager
 def _quiet():
     """torch's exporters print progress and warn loudly; the library never prints."""
@@ -519,7 +524,7 @@ def export_model(source: str | Path, output: str | Path, *, fmt: str | None = No
     if command:
         training["exported_with"] = command
     parameters = count_parameters(model)
-    inputs = [_example(config, b, f, seed=i + 1) for i, (b, f) in enumerate(_parity_frames(config))]
+    inputs = parity_inputs(config)
 
     if fmt == "folder":
         meta = _metadata(config, src.trained, training, "float16" if half else "float32", "torch")

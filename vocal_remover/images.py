@@ -2,7 +2,10 @@
 
 `SpectrogramAccumulator` collects a bounded-size, time-pooled magnitude spectrogram from
 streaming STFT blocks, so a whole song can be pictured without keeping its STFT;
-`save_spectrogram_png` renders one (frequency upwards, log magnitude, magma-like colours).
+`save_spectrogram_png` renders one (magma-like colours, louder is brighter). Given the sample rate,
+it draws a figure a person reads without a legend: a log-frequency axis labelled in Hz (so the vocal
+range, 80 Hz to 1 kHz, takes 40% of the height instead of 4%), a time axis in seconds (or m:ss), a
+colour bar in dBFS and a title, with text drawn from a built-in 5x7 pixel font.
 """
 
 from __future__ import annotations
@@ -20,6 +23,12 @@ from .errors import AudioError
 
 MAX_COLUMNS = 2000
 RANGE_DB = 80.0
+PLOT_WIDTH, PLOT_HEIGHT = 1200, 480  # the figure's plot area in pixels
+MARGINS = {"left": 60, "right": 104, "top": 34, "bottom": 50}
+FMIN = 40.0  # Hz at the bottom of the log-frequency axis
+FREQ_TICKS = (50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000)
+TIME_STEPS = (0.1, 0.2, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200)
+BACKGROUND, INK = 255, 32
 
 # A few samples of matplotlib's "magma" (perceptually uniform, dark = quiet), at
 # t = 0, 1/8, ..., 1; the 256-entry table interpolates linearly between them.
@@ -183,6 +192,214 @@ def spectrogram_rgb(
     return COLORMAP[idx[::-1]]  # row 0 is the top of the picture: highest frequency
 
 
+# --------------------------------------------------------------------------- the figure
+
+# A 5x7 pixel font (rows top to bottom, bit 4 = leftmost column), in the style of character LCDs.
+_FONT = {
+    "0": (0x0E, 0x11, 0x13, 0x15, 0x19, 0x11, 0x0E), "1": (0x04, 0x0C, 0x04, 0x04, 0x04, 0x04, 0x0E),
+    "2": (0x0E, 0x11, 0x01, 0x02, 0x04, 0x08, 0x1F), "3": (0x1F, 0x02, 0x04, 0x02, 0x01, 0x11, 0x0E),
+    "4": (0x02, 0x06, 0x0A, 0x12, 0x1F, 0x02, 0x02), "5": (0x1F, 0x10, 0x1E, 0x01, 0x01, 0x11, 0x0E),
+    "6": (0x06, 0x08, 0x10, 0x1E, 0x11, 0x11, 0x0E), "7": (0x1F, 0x01, 0x02, 0x04, 0x08, 0x08, 0x08),
+    "8": (0x0E, 0x11, 0x11, 0x0E, 0x11, 0x11, 0x0E), "9": (0x0E, 0x11, 0x11, 0x0F, 0x01, 0x02, 0x0C),
+    "A": (0x0E, 0x11, 0x11, 0x11, 0x1F, 0x11, 0x11), "B": (0x1E, 0x11, 0x11, 0x1E, 0x11, 0x11, 0x1E),
+    "C": (0x0E, 0x11, 0x10, 0x10, 0x10, 0x11, 0x0E), "D": (0x1C, 0x12, 0x11, 0x11, 0x11, 0x12, 0x1C),
+    "E": (0x1F, 0x10, 0x10, 0x1E, 0x10, 0x10, 0x1F), "F": (0x1F, 0x10, 0x10, 0x1E, 0x10, 0x10, 0x10),
+    "G": (0x0E, 0x11, 0x10, 0x17, 0x11, 0x11, 0x0F), "H": (0x11, 0x11, 0x11, 0x1F, 0x11, 0x11, 0x11),
+    "I": (0x0E, 0x04, 0x04, 0x04, 0x04, 0x04, 0x0E), "J": (0x07, 0x02, 0x02, 0x02, 0x02, 0x12, 0x0C),
+    "K": (0x11, 0x12, 0x14, 0x18, 0x14, 0x12, 0x11), "L": (0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x1F),
+    "M": (0x11, 0x1B, 0x15, 0x15, 0x11, 0x11, 0x11), "N": (0x11, 0x11, 0x19, 0x15, 0x13, 0x11, 0x11),
+    "O": (0x0E, 0x11, 0x11, 0x11, 0x11, 0x11, 0x0E), "P": (0x1E, 0x11, 0x11, 0x1E, 0x10, 0x10, 0x10),
+    "Q": (0x0E, 0x11, 0x11, 0x11, 0x15, 0x12, 0x0D), "R": (0x1E, 0x11, 0x11, 0x1E, 0x14, 0x12, 0x11),
+    "S": (0x0F, 0x10, 0x10, 0x0E, 0x01, 0x01, 0x1E), "T": (0x1F, 0x04, 0x04, 0x04, 0x04, 0x04, 0x04),
+    "U": (0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x0E), "V": (0x11, 0x11, 0x11, 0x11, 0x11, 0x0A, 0x04),
+    "W": (0x11, 0x11, 0x11, 0x15, 0x15, 0x15, 0x0A), "X": (0x11, 0x11, 0x0A, 0x04, 0x0A, 0x11, 0x11),
+    "Y": (0x11, 0x11, 0x11, 0x0A, 0x04, 0x04, 0x04), "Z": (0x1F, 0x01, 0x02, 0x04, 0x08, 0x10, 0x1F),
+    "a": (0x00, 0x00, 0x0E, 0x01, 0x0F, 0x11, 0x0F), "b": (0x10, 0x10, 0x16, 0x19, 0x11, 0x11, 0x1E),
+    "c": (0x00, 0x00, 0x0E, 0x10, 0x10, 0x11, 0x0E), "d": (0x01, 0x01, 0x0D, 0x13, 0x11, 0x11, 0x0F),
+    "e": (0x00, 0x00, 0x0E, 0x11, 0x1F, 0x10, 0x0E), "f": (0x06, 0x09, 0x08, 0x1C, 0x08, 0x08, 0x08),
+    "g": (0x00, 0x0F, 0x11, 0x11, 0x0F, 0x01, 0x0E), "h": (0x10, 0x10, 0x16, 0x19, 0x11, 0x11, 0x11),
+    "i": (0x04, 0x00, 0x0C, 0x04, 0x04, 0x04, 0x0E), "j": (0x02, 0x00, 0x06, 0x02, 0x02, 0x12, 0x0C),
+    "k": (0x10, 0x10, 0x12, 0x14, 0x18, 0x14, 0x12), "l": (0x0C, 0x04, 0x04, 0x04, 0x04, 0x04, 0x0E),
+    "m": (0x00, 0x00, 0x1A, 0x15, 0x15, 0x11, 0x11), "n": (0x00, 0x00, 0x16, 0x19, 0x11, 0x11, 0x11),
+    "o": (0x00, 0x00, 0x0E, 0x11, 0x11, 0x11, 0x0E), "p": (0x00, 0x00, 0x1E, 0x11, 0x1E, 0x10, 0x10),
+    "q": (0x00, 0x00, 0x0D, 0x13, 0x0F, 0x01, 0x01), "r": (0x00, 0x00, 0x16, 0x19, 0x10, 0x10, 0x10),
+    "s": (0x00, 0x00, 0x0E, 0x10, 0x0E, 0x01, 0x1E), "t": (0x08, 0x08, 0x1C, 0x08, 0x08, 0x09, 0x06),
+    "u": (0x00, 0x00, 0x11, 0x11, 0x11, 0x13, 0x0D), "v": (0x00, 0x00, 0x11, 0x11, 0x11, 0x0A, 0x04),
+    "w": (0x00, 0x00, 0x11, 0x11, 0x15, 0x15, 0x0A), "x": (0x00, 0x00, 0x11, 0x0A, 0x04, 0x0A, 0x11),
+    "y": (0x00, 0x00, 0x11, 0x11, 0x0F, 0x01, 0x0E), "z": (0x00, 0x00, 0x1F, 0x02, 0x04, 0x08, 0x1F),
+    " ": (0, 0, 0, 0, 0, 0, 0), "-": (0x00, 0x00, 0x00, 0x1F, 0x00, 0x00, 0x00),
+    "+": (0x00, 0x04, 0x04, 0x1F, 0x04, 0x04, 0x00), ".": (0x00, 0x00, 0x00, 0x00, 0x00, 0x0C, 0x0C),
+    ",": (0x00, 0x00, 0x00, 0x00, 0x0C, 0x04, 0x08), ":": (0x00, 0x0C, 0x0C, 0x00, 0x0C, 0x0C, 0x00),
+    "(": (0x02, 0x04, 0x08, 0x08, 0x08, 0x04, 0x02), ")": (0x08, 0x04, 0x02, 0x02, 0x02, 0x04, 0x08),
+    "[": (0x0E, 0x08, 0x08, 0x08, 0x08, 0x08, 0x0E), "]": (0x0E, 0x02, 0x02, 0x02, 0x02, 0x02, 0x0E),
+    "/": (0x00, 0x01, 0x02, 0x04, 0x08, 0x10, 0x00), "_": (0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x1F),
+    "'": (0x0C, 0x04, 0x08, 0x00, 0x00, 0x00, 0x00), "!": (0x04, 0x04, 0x04, 0x04, 0x00, 0x00, 0x04),
+    "?": (0x0E, 0x11, 0x01, 0x02, 0x04, 0x00, 0x04), "&": (0x0C, 0x12, 0x14, 0x08, 0x15, 0x12, 0x0D),
+    "#": (0x0A, 0x0A, 0x1F, 0x0A, 0x1F, 0x0A, 0x0A), "%": (0x18, 0x19, 0x02, 0x04, 0x08, 0x13, 0x03),
+    "=": (0x00, 0x00, 0x1F, 0x00, 0x1F, 0x00, 0x00),
+}
+_SCALE = 2  # font pixels per glyph pixel
+CHAR_WIDTH, CHAR_HEIGHT = 6 * _SCALE, 7 * _SCALE  # advance (5 columns + 1 space) and height
+
+
+def _glyph(char: str) -> np.ndarray:
+    rows = _FONT[char]
+    bits = np.array([[(row >> (4 - c)) & 1 for c in range(5)] for row in rows], dtype=bool)
+    return np.kron(bits, np.ones((_SCALE, _SCALE), dtype=bool))
+
+
+def can_draw(text: str) -> bool:
+    return all(ch in _FONT for ch in text)
+
+
+def text_width(text: str) -> int:
+    return max(0, len(text) * CHAR_WIDTH - _SCALE)
+
+
+def draw_text(img: np.ndarray, x: int, y: int, text: str, color=INK, align: str = "left") -> None:
+    """Draw `text` with its top at row y; x is its left edge, centre or right edge (align). Characters
+    outside the font are drawn as '?'; what falls outside the image is clipped."""
+    if align == "center":
+        x -= text_width(text) // 2
+    elif align == "right":
+        x -= text_width(text)
+    h, w = img.shape[:2]
+    for i, char in enumerate(text):
+        mask = _glyph(char if char in _FONT else "?")
+        x0 = x + i * CHAR_WIDTH
+        ys, xs = np.nonzero(mask)
+        ys, xs = ys + y, xs + x0
+        keep = (ys >= 0) & (ys < h) & (xs >= 0) & (xs < w)
+        img[ys[keep], xs[keep]] = color
+
+
+def magnitude_dbfs(magnitude: np.ndarray, n_fft: int) -> np.ndarray:
+    """STFT magnitudes (periodic Hann window of n_fft) in dB relative to a full-scale sine, whose bin has
+    magnitude n_fft / 4. Zeros become -inf."""
+    with np.errstate(divide="ignore"):
+        return 20.0 * np.log10(np.abs(np.asarray(magnitude, dtype=np.float64)) / (n_fft / 4.0))
+
+
+def magnitude_dbfs_peak(magnitude: np.ndarray, n_fft: int) -> float:
+    """The loudest cell in dBFS (-inf for silence or an empty spectrogram)."""
+    mag = np.nan_to_num(np.abs(np.asarray(magnitude, dtype=np.float64)), nan=0.0, posinf=0.0)
+    return float(magnitude_dbfs(mag.max(), n_fft)) if mag.size else float("-inf")
+
+
+def frequency_row(freq: float, fmin: float, fmax: float, height: int) -> int:
+    """Row (0 = top) of the log-frequency plot that shows `freq`."""
+    i = int(np.floor(height * np.log(freq / fmin) / np.log(fmax / fmin)))
+    return height - 1 - min(max(i, 0), height - 1)
+
+
+def log_frequency_rows(magnitude: np.ndarray, rate: int, n_fft: int, height: int, fmin: float = FMIN) -> np.ndarray:
+    """(bins, cols) linear-frequency magnitudes -> (height, cols), row 0 the highest band: `height` bands
+    spaced evenly in log frequency from fmin to rate / 2; each band is the mean of the bins whose centre
+    falls in it, or, when none does (low bands are narrower than a bin), interpolated at its centre."""
+    bins = magnitude.shape[0]
+    fmax = rate / 2.0
+    edges = fmin * (fmax / fmin) ** (np.arange(height + 1) / height)
+    bin_freq = np.arange(bins) * rate / n_fft
+    lo = np.searchsorted(bin_freq, edges[:-1], side="left")
+    hi = np.searchsorted(bin_freq, edges[1:], side="left")
+    csum = np.concatenate([np.zeros((1, magnitude.shape[1])), np.cumsum(magnitude, axis=0)])
+    count = (hi - lo)[:, None]
+    mean = (csum[hi] - csum[lo]) / np.maximum(count, 1)
+    centre = np.sqrt(edges[:-1] * edges[1:]) / (rate / n_fft)  # fractional bin at each band's centre
+    k = np.clip(np.floor(centre).astype(int), 0, bins - 1)
+    k1 = np.minimum(k + 1, bins - 1)
+    frac = np.clip(centre - k, 0.0, 1.0)[:, None]
+    interp = magnitude[k] * (1 - frac) + magnitude[k1] * frac
+    rows = np.where(count > 0, mean, interp)
+    return rows[::-1]
+
+
+def _resample_columns(a: np.ndarray, width: int) -> np.ndarray:
+    """(rows, cols) -> (rows, width): means over column groups when shrinking, nearest when stretching."""
+    cols = a.shape[1]
+    if cols >= width:
+        starts = np.floor(np.arange(width) * cols / width).astype(int)
+        sums = np.add.reduceat(a, starts, axis=1)
+        counts = np.diff(np.append(starts, cols))
+        return sums / counts
+    idx = np.minimum((np.arange(width) + 0.5) * cols / width, cols - 1).astype(int)
+    return a[:, idx]
+
+
+def _time_ticks(seconds: float) -> tuple[list[float], str, callable]:
+    step = next((s for s in TIME_STEPS if seconds / s <= 10), TIME_STEPS[-1])
+    ticks = [i * step for i in range(int(seconds / step + 1e-9) + 1)]
+    if seconds >= 60:
+        return ticks, "time (m:ss)", lambda t: f"{int(t // 60)}:{int(round(t % 60)):02d}"
+    return ticks, "time (s)", lambda t: f"{t:g}"
+
+
+def _freq_label(f: float) -> str:
+    return f"{f / 1000:g}k" if f >= 1000 else f"{f:g}"
+
+
+def spectrogram_figure(magnitude: np.ndarray, *, sample_rate: int, n_fft: int, seconds: float,
+                       title: str = "", label: str = "", top_db: float | None = None, range_db: float = RANGE_DB,
+                       fmin: float = FMIN, width: int = PLOT_WIDTH, height: int = PLOT_HEIGHT) -> np.ndarray:
+    """A readable picture of a (bins, frames) magnitude spectrogram (bins up to n_fft / 2 at sample_rate,
+    frames spread evenly over `seconds`): (H, W, 3) uint8.
+
+    Log-frequency plot from fmin to the Nyquist frequency with ticks in Hz, a time axis, and a colour bar
+    in dBFS from `top_db` (default: the loudest cell, rounded up to 10 dB) down `range_db`. The title is
+    drawn when the font has its characters and it fits, else `label` (e.g. "Vocals")."""
+    mag = np.nan_to_num(np.abs(np.asarray(magnitude, dtype=np.float64)), nan=0.0, posinf=0.0, neginf=0.0)
+    if mag.ndim != 2:
+        raise ValueError(f"expected a (bins, frames) magnitude array, got shape {mag.shape}")
+    if mag.size == 0:
+        mag = np.zeros((max(mag.shape[0], n_fft // 2 + 1), 1))
+    fmax = sample_rate / 2.0
+    peak = magnitude_dbfs_peak(mag, n_fft)
+    if top_db is None or not np.isfinite(top_db):
+        top_db = peak
+    top = 0.0 if not np.isfinite(top_db) else float(np.ceil(top_db / 10.0 - 1e-9) * 10.0)
+    rows = _resample_columns(log_frequency_rows(mag, sample_rate, n_fft, height, fmin), width)
+    level = np.clip((magnitude_dbfs(rows, n_fft) - (top - range_db)) / range_db, 0.0, 1.0)
+    plot = COLORMAP[np.round(level * (len(COLORMAP) - 1)).astype(np.intp)]
+
+    m = MARGINS
+    img = np.full((m["top"] + height + m["bottom"], m["left"] + width + m["right"], 3), BACKGROUND, np.uint8)
+    x0, y0 = m["left"], m["top"]
+    img[y0:y0 + height, x0:x0 + width] = plot
+    # frame
+    img[y0 - 1, x0 - 1:x0 + width + 1] = INK
+    img[y0 + height, x0 - 1:x0 + width + 1] = INK
+    img[y0 - 1:y0 + height + 1, x0 - 1] = INK
+    img[y0 - 1:y0 + height + 1, x0 + width] = INK
+    # frequency axis
+    for f in FREQ_TICKS:
+        if fmin <= f <= fmax:
+            y = y0 + frequency_row(f, fmin, fmax, height)
+            img[y, x0 - 7:x0 - 1] = INK
+            draw_text(img, x0 - 10, y - CHAR_HEIGHT // 2, _freq_label(f), align="right")
+    draw_text(img, x0 - 10, y0 - CHAR_HEIGHT - 8, "Hz", align="right")
+    # time axis
+    ticks, axis_label, fmt = _time_ticks(max(seconds, 1e-9))
+    for t in ticks:
+        x = x0 + min(int(round(t / max(seconds, 1e-9) * width)), width - 1)
+        img[y0 + height + 1:y0 + height + 7, x] = INK
+        draw_text(img, x, y0 + height + 10, fmt(t), align="center")
+    draw_text(img, x0 + width // 2, y0 + height + 10 + CHAR_HEIGHT + 6, axis_label, align="center")
+    # colour bar: top of the bar = top dB
+    bx = x0 + width + 16
+    ramp = np.linspace(1.0, 0.0, height)
+    img[y0:y0 + height, bx:bx + 18] = COLORMAP[np.round(ramp * (len(COLORMAP) - 1)).astype(np.intp)][:, None]
+    for k in range(int(range_db // 10) + 1):
+        y = y0 + min(int(round(k * 10 / range_db * (height - 1))), height - 1)
+        img[y, bx + 18:bx + 24] = INK
+        draw_text(img, bx + 28, y - CHAR_HEIGHT // 2, f"{top - 10 * k:g}")
+    draw_text(img, bx + 9, y0 - CHAR_HEIGHT - 8, "dBFS", align="center")
+    # title
+    heading = title if title and can_draw(title) and text_width(title) <= width else label
+    if heading:
+        draw_text(img, x0 + width // 2, 8, heading, align="center")
+    return img
+
+
 def encode_png(rgb: np.ndarray, text: dict[str, str] | None = None) -> bytes:
     """8-bit RGB PNG bytes for an (height, width, 3) uint8 array."""
     rgb = np.ascontiguousarray(rgb, dtype=np.uint8)
@@ -212,20 +429,32 @@ def save_spectrogram_png(
     title: str | None = None,
     max_width: int = MAX_COLUMNS,
     range_db: float = RANGE_DB,
+    sample_rate: int | None = None,
+    n_fft: int | None = None,
+    seconds: float | None = None,
+    label: str = "",
+    top_db: float | None = None,
 ) -> None:
     """Write a (bins, frames) magnitude spectrogram as a PNG picture.
 
-    Frequency runs upwards (bin 0 at the bottom), colour is log magnitude over `range_db`
-    (80 dB) below the loudest cell, frames are averaged down to at most `max_width`
-    columns. `title` is stored as the PNG "Title" text field (no font rendering). The file
-    is written to a hidden temporary file and renamed into place, so it appears complete
-    or not at all. Raises `AudioError(str(path), reason)` when it cannot be written.
+    With `sample_rate` (and the STFT's `n_fft`, default 2 * (bins - 1), and the audio's length
+    `seconds`): the figure of `spectrogram_figure`, with axes, a dBFS colour bar and the title drawn.
+    Without: the bare plot, frequency upwards in linear bins (bin 0 at the bottom), colour the log
+    magnitude over `range_db` (80 dB) below the loudest cell, frames averaged down to at most
+    `max_width` columns. `title` is also stored as the PNG "Title" text field. The file is written to
+    a hidden temporary file and renamed into place, so it appears complete or not at all. Raises
+    `AudioError(str(path), reason)` when it cannot be written.
     """
     path = Path(path)
-    data = encode_png(
-        spectrogram_rgb(magnitude, max_width=max_width, range_db=range_db),
-        {"Title": title} if title else None,
-    )
+    if sample_rate is not None:
+        mag = np.asarray(magnitude)
+        n_fft = n_fft or max(2, 2 * (mag.shape[0] - 1))
+        rgb = spectrogram_figure(mag, sample_rate=sample_rate, n_fft=n_fft,
+                                 seconds=seconds if seconds is not None else 0.0, title=title or "", label=label,
+                                 top_db=top_db, range_db=range_db)
+    else:
+        rgb = spectrogram_rgb(magnitude, max_width=max_width, range_db=range_db)
+    data = encode_png(rgb, {"Title": title} if title else None)
     tmp = path.parent / f".{path.name}.partial-{secrets.token_hex(4)}"
     try:
         with open(tmp, "xb") as f:

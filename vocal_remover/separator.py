@@ -13,24 +13,34 @@ vocals are the input minus the instrumental in the time domain, the two stems al
 from __future__ import annotations
 
 import contextlib
+import heapq
+import itertools
+import math
 import re
+import string
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Callable, Iterator, Sequence
 
 import numpy as np
 import torch
 
 from vocal_remover import audio as audio_io
-from vocal_remover.artifacts import LoadedModel, load_model
+from vocal_remover.artifacts import LoadedModel, is_onnx_path, load_model
 from vocal_remover.device import autocast, resolve_device, resolve_precision
 from vocal_remover.errors import AudioError, ConfigError, ModelError
 from vocal_remover.spec import full_band_mask, istft, network_input, stft
 
 STEMS = ("instrumental", "vocals")
-STEM_SUFFIX = {"instrumental": "Instruments", "vocals": "Vocals"}
+STEM_SUFFIX = {"instrumental": "Instruments", "vocals": "Vocals", "remix": "Remix"}
+IMAGE_LABELS = {"image_input": "Input", "image_instruments": "Instruments", "image_vocals": "Vocals"}
 READ_BLOCK = 1 << 17  # samples per decoded block (~3 s at 44.1 kHz)
+DEFAULT_FILENAME = "{track}_{stem}.{ext}"
+FILENAME_FIELDS = ("track", "trackext", "stem", "ext")
+WINDOW_STEP = 32  # frames: windows fitted to an input are rounded up to a multiple of this
+MAX_SHIFT_SECONDS = 0.5  # --shifts: window grids are offset by up to this much (as Demucs)
+VOCALS_GAIN_RANGE = (-60.0, 24.0)  # dB
 
 
 @dataclass(frozen=True)
@@ -56,9 +66,48 @@ class FileResult:
 ProgressCallback = Callable[[ProgressEvent], None]
 
 
-def output_paths(track: str, outdir: Path, fmt: str, stems: Sequence[str]) -> dict[str, Path]:
-    """`OUTDIR/<track>_Instruments.<ext>` and `OUTDIR/<track>_Vocals.<ext>`."""
-    return {stem: outdir / f"{track}_{STEM_SUFFIX[stem]}.{fmt}" for stem in stems}
+def check_filename_template(template: str) -> str:
+    """Validate an output name template (`--filename`): fields {track}, {trackext}, {stem}, {ext} only,
+    {stem} present (else the stems of a track would overwrite each other), and a relative path that
+    stays inside the output folder. Returns the template; raises ConfigError."""
+    what = f"--filename '{template}'"
+    try:
+        parsed = list(string.Formatter().parse(template))
+    except ValueError as exc:
+        raise ConfigError(what, f"not a valid template ({exc}); write fields as {{track}}, {{stem}}, {{ext}}") from None
+    fields = [name for _, name, _, _ in parsed if name is not None]
+    for name in fields:
+        if name not in FILENAME_FIELDS:
+            shown = "{" + name + "}" if name else "{}"
+            raise ConfigError(what, f"unknown field {shown}; use {', '.join('{' + f + '}' for f in FILENAME_FIELDS)}")
+    if "stem" not in fields:
+        raise ConfigError(what, "must contain {stem}, or the stems of a track would overwrite each other")
+    sample = PurePath(template.format(track="t", trackext="wav", stem="Vocals", ext="wav"))
+    if sample.is_absolute() or template.startswith(("/", "\\")) or ".." in sample.parts \
+            or template.endswith(("/", "\\")) or "" in template.split("/"):
+        raise ConfigError(what, "must be a relative file path inside the output folder (no leading /, no .., "
+                                "no empty folder names)")
+    return template
+
+
+def output_path(outdir: Path, track: str, stem_label: str, ext: str, *, template: str = DEFAULT_FILENAME,
+                trackext: str = "") -> Path:
+    """One output's path: the template filled in, under `outdir`."""
+    return Path(outdir) / template.format(track=track, trackext=trackext, stem=stem_label, ext=ext)
+
+
+def output_paths(track: str, outdir: Path, fmt: str, stems: Sequence[str], *, template: str = DEFAULT_FILENAME,
+                 trackext: str = "", images: bool = False) -> dict[str, Path]:
+    """The outputs of one track: with the default template `OUTDIR/<track>_Instruments.<ext>`,
+    `OUTDIR/<track>_Vocals.<ext>` (and `_Remix` for the stem "remix"); with `images`, the PNG spectrograms
+    `image_input`, `image_instruments`, `image_vocals` named by the same template (stem Input /
+    Instruments / Vocals, ext png)."""
+    paths = {stem: output_path(outdir, track, STEM_SUFFIX[stem], fmt, template=template, trackext=trackext)
+             for stem in stems}
+    if images:
+        for key, label in IMAGE_LABELS.items():
+            paths[key] = output_path(outdir, track, label, "png", template=template, trackext=trackext)
+    return paths
 
 
 _OUTPUT_NAME = re.compile(r".+_(?:%s)\.[^.]+" % "|".join(STEM_SUFFIX.values()))
@@ -157,6 +206,9 @@ class _OverlapAdd:
         self.wsum = np.zeros(0, dtype=np.float64)
 
     def add(self, pos: int, segment: np.ndarray, weight: np.ndarray) -> None:
+        if pos < self.start:  # a shifted grid's first window starts before the audio: drop the padding
+            cut = self.start - pos
+            segment, weight, pos = segment[cut:], weight[cut:], self.start
         end = pos + len(segment)
         grow = end - (self.start + len(self.acc))
         if grow > 0:
@@ -181,20 +233,60 @@ class Separator:
     >>> sep = Separator("path/to/model-folder")          # or a registry name / Hub id
     >>> result = sep.separate_file("song.mp3", "separated")
     >>> result.outputs["vocals"]
+
+    engine: "auto" (onnxruntime where a model folder's network would run in fp32 on the CPU, else
+    torch; an in-memory `LoadedModel` stays torch), "torch" or "onnx" (see `vocal_remover.backends`).
+    shifts: N passes over window grids at random offsets (up to 0.5 s, seeded by `seed`: the same
+    output every run), averaged; the first pass is the plain grid. log: receives one-line messages while the model is prepared (the one-time
+    ONNX export); `notes` keeps what the user should know about the setup.
     """
 
     def __init__(self, model: str | Path | LoadedModel = "default", *, device: str = "auto",
-                 precision: str = "auto", window: int | None = None, overlap: float = 0.125,
-                 batch_size: int | None = None, tta: bool = False, postprocess: bool = False, offline: bool = False,
-                 allow_untrained: bool = True, optimize_layout: bool = True):
+                 precision: str = "auto", engine: str = "auto", window: int | None = None, overlap: float = 0.125,
+                 batch_size: int | None = None, tta: bool = False, shifts: int = 1, seed: int = 0,
+                 postprocess: bool = False, offline: bool = False, allow_untrained: bool = True,
+                 optimize_layout: bool = True, log: Callable[[str], None] | None = None):
+        from vocal_remover import backends
+
+        engine = (engine or "auto").strip().lower()
         self.device = resolve_device(device)
         self.dtype = resolve_precision(self.device, precision, inference=True)
+        self.notes: list[str] = []
+        folder: Path | None = None
         if isinstance(model, LoadedModel):
-            loaded = model
+            loaded: LoadedModel | None = model
+            onnx_model = not isinstance(model.model, torch.nn.Module)
+            trained, label = model.trained, str(model.path or "model")
         else:
             from vocal_remover.hub import resolve_model
 
-            loaded = load_model(resolve_model(model, offline=offline), device="cpu")
+            folder = Path(resolve_model(model, offline=offline))
+            loaded = None
+            onnx_model = is_onnx_path(folder)
+            trained, label = None, str(folder)
+            if not onnx_model and not (folder / "config.json").is_file():
+                loaded = load_model(folder, device="cpu")  # not a model folder: its error says what it is
+                trained = loaded.trained
+            elif not onnx_model:
+                from vocal_remover.artifacts import read_model_config
+
+                trained = bool(read_model_config(folder)[1].get("trained", False))
+        if trained is False and not allow_untrained:
+            raise ModelError(label, "this model is untrained (random weights), only for smoke tests and "
+                                    "benchmarks; pass --allow-untrained to use it anyway")
+        self.engine = backends.choose_engine(engine, device_type=self.device.type, fp32=self.dtype is None,
+                                             onnx_model=onnx_model)
+        if engine == "auto" and loaded is not None and not onnx_model:
+            self.engine = "torch"  # an in-memory model (training, experiments): no export behind the caller's back
+        if self.engine == "onnx":
+            if (precision or "auto").lower() in ("bf16", "fp16"):
+                raise ConfigError(f"--precision {precision}", "the onnx engine computes in fp32; use --precision "
+                                                              "fp32 or auto, or --engine torch")
+            self.dtype = None
+            if not onnx_model:
+                loaded = self._onnx_engine(folder if loaded is None else loaded, explicit=engine == "onnx", log=log)
+        if loaded is None:
+            loaded = load_model(folder, device="cpu")
         if not allow_untrained and not loaded.trained:
             raise ModelError(str(loaded.path or model), "this model is untrained (random weights), only for smoke "
                              "tests and benchmarks; pass --allow-untrained to use it anyway")
@@ -202,6 +294,11 @@ class Separator:
         self.config = loaded.config
         # A torch module, or an ONNX network run by onnxruntime (backends.OnnxMaskModel, called the same way).
         is_torch = isinstance(loaded.model, torch.nn.Module)
+        if not is_torch:
+            self.engine = "onnx"
+        elif self.engine == "onnx":  # auto fell back (see _onnx_engine)
+            self.engine = "torch"
+            self.dtype = resolve_precision(self.device, precision, inference=True)
         self.model = loaded.model.to(self.device).eval() if is_torch else loaded.model
         # On CPU the (k, 1) convolutions run ~3x faster in channels-last layout (measured with
         # torch 2.13); only for inference, since the layout was seen to fail in CPU backward passes.
@@ -222,24 +319,96 @@ class Separator:
             batch_size = 1 if self.device.type == "cpu" else 4
         if batch_size < 1:
             raise ConfigError(f"--batch-size {batch_size}", "must be at least 1")
+        if not 1 <= int(shifts) <= 100:
+            raise ConfigError(f"--shifts {shifts}", "must be between 1 and 100")
         self.overlap = float(overlap)
         self.batch_size = int(batch_size)
         self.tta = bool(tta)
+        self.shifts = int(shifts)
+        self.seed = int(seed)
         self.postprocess = bool(postprocess)
 
-        # A segment of (window - 1) hops gives exactly `window` centred STFT frames.
-        self.segment = (self.window - 1) * cfg.hop_length
-        stride = max(1, round(self.segment * (1 - self.overlap)))
-        if self.tta:
-            # Shifted-window TTA: a second grid offset by half a stride, i.e. twice the windows,
-            # every sample predicted from two different window positions and cross-faded.
-            stride = max(1, stride // 2)
-        self.stride = stride
-        self.weight = crossfade_weight(self.segment, min(self.segment - stride, self.segment // 2))
+    def _onnx_engine(self, source: Path | LoadedModel, *, explicit: bool,
+                     log: Callable[[str], None] | None) -> LoadedModel | None:
+        """The network of a model folder (or an in-memory torch model) as a cached ONNX export run by
+        onnxruntime; exported and checked on first use. Under `auto` (not explicit) any failure falls
+        back to torch: None (nothing loaded yet) or the torch model already loaded for the export."""
+        from vocal_remover import backends
+        from vocal_remover.artifacts import WEIGHTS_NAME, load_model_folder, read_model_config
+
+        if isinstance(source, LoadedModel):
+            config, meta, path = source.config, dict(source.metadata), source.path
+            meta.setdefault("model", config.to_dict())
+            meta.setdefault("format_version", 1)
+            digest = backends.weights_digest(source.model)
+        else:
+            config, meta = read_model_config(source)
+            path = source
+            weights = source / WEIGHTS_NAME
+            if not weights.is_file():
+                raise ModelError(str(source), f"{WEIGHTS_NAME} is missing")
+            digest = backends.weights_digest(weights)
+        cache = backends.onnx_cache_file(config, digest)
+        assert cache is not None  # choose_engine checked onnxruntime
+        if cache.is_file():
+            try:
+                return LoadedModel(model=backends.OnnxMaskModel(cache), config=config, metadata=meta, path=path)
+            except ModelError:  # damaged cache entry: export it again
+                cache.unlink(missing_ok=True)
+        if not explicit and (backends.failure_marker(cache).is_file() or backends.exporter_missing()):
+            return source if isinstance(source, LoadedModel) else None  # quietly torch
+        torch_loaded = source if isinstance(source, LoadedModel) else load_model_folder(source, device="cpu")
+        try:
+            backends.build_onnx_cache(torch_loaded.model, meta, cache, log=log)
+        except ModelError as exc:
+            if explicit:
+                raise
+            self.notes.append(f"the onnxruntime engine is not available for this model ({exc.why}); using torch")
+            return torch_loaded
+        return LoadedModel(model=backends.OnnxMaskModel(cache), config=config, metadata=meta, path=path)
 
     @property
     def sample_rate(self) -> int:
         return self.config.sample_rate
+
+    def _plan(self, length: int | None) -> tuple[int, int, np.ndarray]:
+        """(segment, stride, cross-fade weight) in model-rate samples for an input of `length` samples
+        (None: unknown, e.g. a stream). A known length gets windows fitted to it: the fewest windows of at
+        most `window` frames that cover it, each as short as that allows, in whole WINDOW_STEP frames (a 7 s
+        clip, 302 frames, is one window of 320 frames instead of one of 512)."""
+        hop = self.config.hop_length
+        window = self.window
+        if length is not None and length > 0:
+            seg = (window - 1) * hop
+            stride = max(1, round(seg * (1 - self.overlap)))
+            count = 1 if length <= seg else 1 + math.ceil((length - seg) / stride)
+            # + count: the strides are rounded to whole samples, up to half a sample short each
+            needed = math.ceil(length / (1 + (count - 1) * (1 - self.overlap))) + count
+            fitted = math.ceil(needed / hop) + 1
+            # Whole multiples of 32 frames: files of similar length share window shapes, and with them the
+            # kernels PyTorch's CPU backend compiles for each new shape in bf16 (~0.13 s each, measured).
+            window = min(window, max(8, -(-fitted // WINDOW_STEP) * WINDOW_STEP))
+        # A segment of (window - 1) hops gives exactly `window` centred STFT frames.
+        segment = (window - 1) * hop
+        stride = max(1, round(segment * (1 - self.overlap)))
+        # (--tta adds a second grid offset by half a stride: see shift_offsets.)
+        weight = crossfade_weight(segment, min(segment - stride, segment // 2))
+        return segment, stride, weight
+
+    def shift_offsets(self, stride: int) -> list[int]:
+        """Start offsets of the window grids (model-rate samples): 0, then `shifts` - 1 random ones below
+        min(0.5 s, stride) from a generator seeded with `seed` (the same for every file and run); with
+        --tta each again half a stride further."""
+        offsets = [0]
+        if self.shifts > 1:
+            limit = max(1, min(round(MAX_SHIFT_SECONDS * self.sample_rate), stride))
+            rng = np.random.default_rng(self.seed)
+            offsets += [int(o) for o in rng.integers(0, limit, self.shifts - 1)]
+        if self.tta:
+            # Shifted-window TTA: every grid also offset by half a stride, i.e. twice the windows, every
+            # sample predicted from two different window positions and cross-faded.
+            offsets += [(o + stride // 2) % stride for o in offsets]
+        return offsets
 
     # -- tensor work --------------------------------------------------------------------------
 
@@ -260,20 +429,33 @@ class Separator:
         inst = istft(spec * full_band_mask(mask), cfg.n_fft, cfg.hop_length, segments.shape[1])
         return inst.transpose(1, 2).cpu().numpy()
 
-    def separate_stream(self, blocks: Iterator[np.ndarray],
-                        on_progress: Callable[[int], None] | None = None) -> Iterator[np.ndarray]:
+    def separate_stream(self, blocks: Iterator[np.ndarray], on_progress: Callable[[int], None] | None = None,
+                        *, length: int | None = None) -> Iterator[np.ndarray]:
         """Stereo (n, 2) float32 blocks at the model rate in -> instrumental blocks out, same total length.
 
         `on_progress(samples)` is called with the number of input samples whose output is final.
+        `length`: the expected total (model-rate samples), when known: windows are fitted to it (the
+        output has the stream's real length either way).
         """
-        seg, stride = self.segment, self.stride
+        seg, stride, weight = self._plan(length)
+        # All grids' window starts in increasing order; a shifted grid starts before the audio (zeros).
+        starts = heapq.merge(*(itertools.count(-offset, stride) for offset in self.shift_offsets(stride)))
         buf = np.zeros((0, 2), dtype=np.float32)
         buf_start = 0  # absolute index of buf[0]
         total = 0
-        next_pos = 0  # start of the next segment to cut
+        next_pos = next(starts)  # start of the next segment to cut
         ola = _OverlapAdd(2)
         ended = False
         source = iter(blocks)
+
+        def wanted(pos: int) -> bool:
+            """Whether to cut the window starting at `pos` now: when its audio is all there; at the end, while
+            the window before it in its grid stops short of the last sample (a grid's first window always):
+            windows further on would only cover padding."""
+            if ended:
+                return pos < total and (pos <= 0 or pos - stride + seg < total)
+            return pos + seg <= buf_start + len(buf)
+
         while True:
             block = next(source, None)
             if block is None:
@@ -281,26 +463,26 @@ class Separator:
             elif len(block):
                 buf = np.concatenate((buf, block.astype(np.float32, copy=False)))
                 total += len(block)
-            # Cut every segment that is complete (or all remaining ones at the end), in batches.
-            while next_pos < total and (ended or next_pos + seg <= buf_start + len(buf)):
+            # Cut every segment that is complete (or, at the end, those still needed), in batches.
+            while wanted(next_pos):
                 positions = []
-                while (len(positions) < self.batch_size and next_pos < total
-                       and (ended or next_pos + seg <= buf_start + len(buf))):
+                while len(positions) < self.batch_size and wanted(next_pos):
                     positions.append(next_pos)
-                    next_pos += stride
+                    next_pos = next(starts)
                 batch = np.zeros((len(positions), seg, 2), dtype=np.float32)
                 for k, pos in enumerate(positions):
-                    piece = buf[pos - buf_start:pos - buf_start + seg]
-                    batch[k, :len(piece)] = piece
+                    lo = max(pos, buf_start)
+                    piece = buf[lo - buf_start:pos + seg - buf_start]
+                    batch[k, lo - pos:lo - pos + len(piece)] = piece
                 for pos, inst in zip(positions, self._instrumental_segments(batch)):
-                    ola.add(pos, inst, self.weight)
-                done = min(next_pos, total)
+                    ola.add(pos, inst, weight)
+                done = max(0, min(next_pos, total))
                 out = ola.pop(done)
                 if len(out):
                     yield out
                 if on_progress is not None:
                     on_progress(done)
-                drop = min(next_pos - buf_start, len(buf))  # input before the next segment is done with
+                drop = min(done - buf_start, len(buf))  # input before the next segment is done with
                 if drop > 0:
                     buf, buf_start = buf[drop:], buf_start + drop
             if ended:
@@ -308,6 +490,8 @@ class Separator:
         out = ola.pop(total)
         if len(out):
             yield out
+        if on_progress is not None:
+            on_progress(total)  # all final (the last windows cut may have started before the end)
 
     def separate_array(self, audio: np.ndarray, sample_rate: int | None = None) -> dict[str, np.ndarray]:
         """In-memory convenience: (n, channels) float audio -> {"instrumental", "vocals"} (n, channels).
@@ -320,7 +504,7 @@ class Separator:
         rate = sample_rate or self.sample_rate
         blocks = (audio[i:i + READ_BLOCK] for i in range(0, len(audio), READ_BLOCK))
         inst_parts, voc_parts = [], []
-        for inst, voc in self._separate_blocks(blocks, rate, audio.shape[1]):
+        for inst, voc in self._separate_blocks(blocks, rate, audio.shape[1], length=len(audio)):
             inst_parts.append(inst)
             voc_parts.append(voc)
         empty = np.zeros((0, audio.shape[1]), dtype=np.float32)
@@ -328,21 +512,30 @@ class Separator:
                 "vocals": np.concatenate(voc_parts) if voc_parts else empty}
 
     def _separate_blocks(self, blocks: Iterator[np.ndarray], rate: int, channels: int,
-                         on_progress: Callable[[int], None] | None = None):
-        """Input-rate blocks (n, channels) -> (instrumental, vocals) blocks in the output channel layout."""
+                         on_progress: Callable[[int], None] | None = None, *, out_rate: int | None = None,
+                         length: int | None = None):
+        """Input-rate blocks (n, channels) -> (instrumental, vocals) blocks at `out_rate` (default: the
+        input's rate) in the output channel layout. `length`: the input's expected length, if known."""
+        out_rate = out_rate or rate
         out_channels = channels if channels <= 2 else 2
         down = audio_io.Resampler(rate, self.sample_rate, 2)
-        up = audio_io.Resampler(self.sample_rate, rate, 2)
-        pending_mix: list[np.ndarray] = []  # input-rate stereo mixture awaiting its instrumental
+        up = audio_io.Resampler(self.sample_rate, out_rate, 2)
+        mix_rate = audio_io.Resampler(rate, out_rate, 2)  # the mixture at the output rate (a copy when equal)
+        pending_mix: list[np.ndarray] = []  # output-rate stereo mixture awaiting its instrumental
         pending_inst: list[np.ndarray] = []
         counts = {"in": 0, "out": 0}
+
+        def keep_mix(block: np.ndarray, last: bool = False) -> None:
+            mixed = mix_rate.process(block, last=last)
+            counts["in"] += len(mixed)
+            pending_mix.append(mixed)
 
         def model_rate_blocks():
             for block in blocks:
                 stereo = audio_io.to_stereo(block)
-                counts["in"] += len(stereo)
-                pending_mix.append(stereo)
+                keep_mix(stereo)
                 yield down.process(stereo)
+            keep_mix(np.zeros((0, 2), dtype=np.float32), last=True)
             yield down.process(np.zeros((0, 2), dtype=np.float32), last=True)
 
         def progress(samples_model_rate: int):
@@ -367,7 +560,8 @@ class Separator:
             v = mix[:n] - i
             return audio_io.from_stereo(i, out_channels), audio_io.from_stereo(v, out_channels)
 
-        for inst_block in self.separate_stream(model_rate_blocks(), progress):
+        model_length = down.expected_length(length) if length is not None else None
+        for inst_block in self.separate_stream(model_rate_blocks(), progress, length=model_length):
             pending_inst.append(up.process(inst_block))
             pair = emit(final=False)
             if pair is not None:
@@ -380,17 +574,28 @@ class Separator:
     def separate_file(self, path: str | Path, outdir: str | Path = "separated", *, fmt: str = "wav",
                       sample_type: str = "float", stems: Sequence[str] = STEMS, skip_existing: bool = False,
                       progress: ProgressCallback | None = None, images: bool = False,
-                      name: str | None = None) -> FileResult:
-        """Separate one file into `outdir` as `<name>_Instruments.<fmt>` / `<name>_Vocals.<fmt>` (name
-        defaults to the file's stem). Raises AudioError for unreadable input or unwritable output;
-        nothing is left under the final names unless every requested output was completed."""
+                      name: str | None = None, filename: str = DEFAULT_FILENAME, mp3_bitrate: int | None = None,
+                      vocals_gain: float | None = None) -> FileResult:
+        """Separate one file into `outdir`, named by the `filename` template (default
+        `<name>_Instruments.<fmt>` / `<name>_Vocals.<fmt>`; name defaults to the file's stem).
+
+        vocals_gain: also write the song with its vocals changed by this many dB (`<name>_Remix.<fmt>`:
+        instrumental + 10^(dB/20) x vocals). mp3_bitrate: constant-bitrate MP3 in kbps (default: VBR
+        ~190 kbps). An input rate the format cannot store (MP3 above 48 kHz) is resampled for the
+        outputs, with a note. Raises AudioError for unreadable input or unwritable output; nothing is
+        left under the final names unless every requested output was completed."""
         path, outdir = Path(path), Path(outdir)
         stems = tuple(dict.fromkeys(stems))
         for stem in stems:
             if stem not in STEMS:
                 raise ConfigError(f"stem '{stem}'", f"expected one of {', '.join(STEMS)}")
+        check_filename_template(filename)
+        gain = vocals_gain_factor(vocals_gain)
+        audio_io.check_mp3_bitrate(mp3_bitrate)
+        written_stems = stems + (("remix",) if gain is not None else ())
         track = name or path.stem
-        targets = output_paths(track, outdir, fmt, stems)
+        targets = output_paths(track, outdir, fmt, written_stems, template=filename,
+                               trackext=path.suffix.lstrip("."), images=images)
         result = FileResult(input=path, outputs=targets)
         if skip_existing and all(p.exists() for p in targets.values()):
             result.skipped = True
@@ -399,105 +604,147 @@ class Separator:
             return result
 
         started = time.perf_counter()
-        with audio_io.open_audio(path) as reader:
-            info = reader.info
-            if info.frames == 0:
-                raise AudioError(str(path), "contains no audio samples")
-            if info.channels > 2:
-                result.notes.append(f"{info.channels} channels downmixed to stereo")
-            out_channels = info.channels if info.channels <= 2 else 2
-            for target in targets.values():  # refuse what the format cannot store before creating anything
-                audio_io.check_output_format(str(target), fmt, info.samplerate, out_channels)
-            total_seconds = info.duration
-            if progress:
-                progress(ProgressEvent(str(path), "start", 0.0, total_seconds))
-            created = _make_folder(outdir)
-
-            def on_progress(samples: int):
-                if progress:
-                    progress(ProgressEvent(str(path), "separate", samples / info.samplerate, total_seconds))
-
-            with contextlib.ExitStack() as stack:
-                # A failure (or Ctrl-C) leaves no output folder that this call created and left empty.
-                stack.callback(_remove_if_empty, created)
-                # Each writer deletes its temporary file unless committed, also on Ctrl-C.
-                writers = {stem: stack.enter_context(audio_io.AudioWriter(
-                    targets[stem], info.samplerate, out_channels, fmt, sample_type)) for stem in stems}
-                images_acc = _ImageSet(info.samplerate) if images else None
-                written = 0
-                for inst, voc in self._separate_blocks(reader.blocks(READ_BLOCK), info.samplerate,
-                                                       info.channels, on_progress):
-                    if "instrumental" in writers:
-                        writers["instrumental"].write(inst)
-                    if "vocals" in writers:
-                        writers["vocals"].write(voc)
-                    if images_acc is not None:
-                        images_acc.add(inst + voc, inst, voc)
-                    written += len(inst)
-                if written == 0:
+        created: list[Path] = []  # folders made for this file, removed again if it fails
+        pictures: list[Path] = []
+        try:
+            with audio_io.open_audio(path) as reader:
+                info = reader.info
+                if info.frames == 0:
                     raise AudioError(str(path), "contains no audio samples")
-                for writer in writers.values():
-                    writer.commit()
-            result.notes.extend(reader.warnings)  # e.g. truncated file: what was decoded was separated
-        result.seconds = written / info.samplerate
-        if images_acc is not None:
-            for key, png in images_acc.save(outdir, track).items():
-                result.outputs[key] = png
+                if info.channels > 2:
+                    result.notes.append(f"{info.channels} channels downmixed to stereo")
+                out_channels = info.channels if info.channels <= 2 else 2
+                out_rate, why = audio_io.storable_rate(fmt, info.samplerate)
+                for stem in written_stems:  # refuse what the format cannot store before creating anything
+                    audio_io.check_output_format(str(targets[stem]), fmt, out_rate, out_channels)
+                if why:
+                    result.notes.append(why)
+                if fmt == "mp3" and mp3_bitrate is not None:
+                    why = audio_io.mp3_bitrate_for(out_rate, mp3_bitrate)[1]
+                    if why:
+                        result.notes.append(why)
+                total_seconds = info.duration
+                if progress:
+                    progress(ProgressEvent(str(path), "start", 0.0, total_seconds))
+                for folder in sorted({p.parent for p in targets.values()}, key=lambda p: len(p.parts)):
+                    created += _make_folders(folder)
+
+                def on_progress(samples: int):
+                    if progress:
+                        progress(ProgressEvent(str(path), "separate", samples / info.samplerate, total_seconds))
+
+                with contextlib.ExitStack() as stack:
+                    # Each writer deletes its temporary file unless committed, also on Ctrl-C.
+                    writers = {stem: stack.enter_context(audio_io.AudioWriter(
+                        targets[stem], out_rate, out_channels, fmt, sample_type, bitrate=mp3_bitrate))
+                        for stem in written_stems}
+                    images_acc = _ImageSet(out_rate) if images else None
+                    written = 0
+                    remix_peak = 0.0
+                    for inst, voc in self._separate_blocks(reader.blocks(READ_BLOCK), info.samplerate, info.channels,
+                                                           on_progress, out_rate=out_rate, length=info.frames or None):
+                        if "instrumental" in writers:
+                            writers["instrumental"].write(inst)
+                        if "vocals" in writers:
+                            writers["vocals"].write(voc)
+                        if gain is not None:
+                            remix = inst + np.float32(gain) * voc
+                            remix_peak = max(remix_peak, float(np.abs(remix).max(initial=0.0)))
+                            writers["remix"].write(remix)
+                        if images_acc is not None:
+                            images_acc.add(inst + voc, inst, voc)
+                        written += len(inst)
+                    if written == 0:
+                        raise AudioError(str(path), "contains no audio samples")
+                    if images_acc is not None:
+                        pictures = [targets[key] for key in IMAGE_LABELS]
+                        images_acc.save(dict(zip(IMAGE_LABELS, pictures)), track, written / out_rate)
+                    for writer in writers.values():
+                        writer.commit()
+                result.notes.extend(reader.warnings)  # e.g. truncated file: what was decoded was separated
+        except BaseException:
+            for picture in pictures:  # audio outputs were not all committed: no pictures of them either
+                with contextlib.suppress(OSError):
+                    picture.unlink()
+            for folder in reversed(created):
+                with contextlib.suppress(OSError):
+                    folder.rmdir()  # only if empty: never anything else's
+            raise
+        if gain is not None and remix_peak > 1.0 and not (fmt == "wav" and sample_type == "float"):
+            result.notes.append(f"the remix peaks at {20 * math.log10(remix_peak):+.1f} dBFS and was clipped "
+                                f"(use --sample-type float with wav, or a lower --vocals-gain)")
+        result.seconds = written / out_rate
         result.wall_seconds = time.perf_counter() - started
         if progress:
             progress(ProgressEvent(str(path), "done", result.seconds, result.seconds))
         return result
 
 
-def _make_folder(folder: Path) -> Path | None:
-    """Create `folder` (and parents) if needed; returns the topmost folder created, or None."""
-    top = None
-    for parent in reversed((folder, *folder.parents)):
-        if not parent.exists():
-            top = parent
-            break
+def check_output_collisions(outputs: Sequence[tuple[Path, dict[str, Path]]], template: str) -> None:
+    """ConfigError when two inputs would write the same output path (a --filename without {track})."""
+    seen: dict[Path, Path] = {}
+    for source, paths in outputs:
+        for path in paths.values():
+            other = seen.setdefault(path, source)
+            if other != source:
+                raise ConfigError(f"--filename '{template}'", f"{other} and {source} would both write {path}; "
+                                                              "put {track} in the template")
+
+
+def vocals_gain_factor(db: float | None) -> float | None:
+    """10^(dB/20) for --vocals-gain, None when not asked; ConfigError outside VOCALS_GAIN_RANGE."""
+    if db is None:
+        return None
+    low, high = VOCALS_GAIN_RANGE
+    if not (math.isfinite(db) and low <= db <= high):
+        raise ConfigError(f"--vocals-gain {db:g}", f"must be between {low:g} and {high:+g} dB")
+    return 10.0 ** (db / 20.0)
+
+
+def _make_folders(folder: Path) -> list[Path]:
+    """mkdir -p, returning the folders it created (outermost first). AudioError when it cannot."""
+    missing = []
+    probe = folder
+    while not probe.exists() and probe != probe.parent:
+        missing.append(probe)
+        probe = probe.parent
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise AudioError(str(folder), f"cannot create output folder: {exc.strerror or exc}") from None
-    return top
-
-
-def _remove_if_empty(top: Path | None) -> None:
-    """Remove the folders `_make_folder` created if nothing was written into them."""
-    if top is None:
-        return
-    with contextlib.suppress(OSError):
-        for folder in sorted((p for p in top.rglob("*") if p.is_dir()), key=lambda p: len(p.parts), reverse=True):
-            folder.rmdir()
-        top.rmdir()
+    return list(reversed(missing))
 
 
 class _ImageSet:
-    """Downsampled spectrograms of mixture, instrumental and vocals, built while streaming."""
+    """Spectrograms of mixture, instrumental and vocals, built while streaming (contiguous frames across
+    blocks), drawn with labelled axes on one shared dBFS colour scale."""
 
     def __init__(self, rate: int):
         from vocal_remover.images import SpectrogramAccumulator
 
-        self.n_fft = 2048
+        self.n_fft = 2048 * max(1, math.ceil(rate / 48000))  # ~21 Hz bins whatever the rate
+        self.hop = self.n_fft // 2
         self.rate = rate
-        self.acc = {name: SpectrogramAccumulator() for name in ("Input", "Instruments", "Vocals")}
+        self.acc = {key: SpectrogramAccumulator() for key in IMAGE_LABELS}
+        self.tail = {key: np.zeros(0, np.float32) for key in IMAGE_LABELS}
+        self.window = torch.hann_window(self.n_fft)
 
     def add(self, mix: np.ndarray, inst: np.ndarray, voc: np.ndarray) -> None:
-        for name, block in zip(self.acc, (mix, inst, voc)):
-            mono = torch.from_numpy(np.ascontiguousarray(block.mean(axis=1)))
-            if len(mono) < self.n_fft:
+        for key, block in zip(self.acc, (mix, inst, voc)):
+            mono = np.concatenate((self.tail[key], block.mean(axis=1, dtype=np.float32)))
+            frames = 0 if len(mono) < self.n_fft else 1 + (len(mono) - self.n_fft) // self.hop
+            self.tail[key] = mono[frames * self.hop:]
+            if frames == 0:
                 continue
-            spec = torch.stft(mono, self.n_fft, self.n_fft // 2, window=torch.hann_window(self.n_fft),
-                              center=False, return_complex=True)
-            self.acc[name].add(spec.abs().numpy())
+            spec = torch.stft(torch.from_numpy(mono[:(frames - 1) * self.hop + self.n_fft]), self.n_fft, self.hop,
+                              window=self.window, center=False, return_complex=True)
+            self.acc[key].add(spec.abs().numpy())
 
-    def save(self, outdir: Path, stem: str) -> dict[str, Path]:
-        from vocal_remover.images import save_spectrogram_png
+    def save(self, paths: dict[str, Path], track: str, seconds: float) -> None:
+        from vocal_remover.images import magnitude_dbfs_peak, save_spectrogram_png
 
-        paths = {}
-        for name, acc in self.acc.items():
-            path = outdir / f"{stem}_{name}.png"
-            save_spectrogram_png(path, acc.finish(), title=f"{stem} {name}")
-            paths[f"image_{name.lower()}"] = path
-        return paths
+        spectra = {key: acc.finish() for key, acc in self.acc.items()}
+        peak = max(magnitude_dbfs_peak(spectra[key], self.n_fft) for key in spectra)
+        for key, spec in spectra.items():
+            save_spectrogram_png(paths[key], spec, title=f"{track} {IMAGE_LABELS[key]}", label=IMAGE_LABELS[key],
+                                 sample_rate=self.rate, n_fft=self.n_fft, seconds=seconds, top_db=peak)

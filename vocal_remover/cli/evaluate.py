@@ -96,6 +96,9 @@ def evaluate(
     overlap: float = typer.Option(0.125, "--overlap", min=0.0, max=0.75, metavar="F",
                                   help="Fraction of a window shared with the next (cross-faded)."),
     tta: bool = typer.Option(False, "--tta", help="Shifted-window test-time augmentation (2x time)."),
+    shifts: int = typer.Option(1, "--shifts", min=1, max=100,
+                               help="Passes over randomly shifted windows, averaged (N times the time)."),
+    engine: str = typer.Option("auto", "--engine", help="Network runtime: auto, torch or onnx."),
     offline: bool = typer.Option(False, "--offline", help="Never touch the network; use cached models."),
     allow_untrained: bool = typer.Option(False, "--allow-untrained",
                                          help="Accept models with random weights (tests, benchmarks)."),
@@ -120,8 +123,13 @@ def evaluate(
     tracks = find_tracks(data, limit)
     candidates = []
     for spec in models:
-        separator = Separator(spec, device=device, precision=precision, window=window, overlap=overlap,
-                              batch_size=batch_size, tta=tta, offline=offline, allow_untrained=allow_untrained)
+        separator = Separator(spec, device=device, precision=precision, engine=engine, window=window,
+                              overlap=overlap, batch_size=batch_size, tta=tta, shifts=shifts, offline=offline,
+                              allow_untrained=allow_untrained,
+                              log=None if quiet else lambda m: console.print(f"Note: {m}", soft_wrap=True))
+        if not quiet:
+            for message in separator.notes:
+                console.print(f"Note: {message}", soft_wrap=True)
         candidates.append(separator_candidate(separator, name=spec))
 
     bar = None

@@ -29,6 +29,12 @@ class SampleType(str, Enum):
     pcm24 = "pcm24"
 
 
+class Engine(str, Enum):
+    auto = "auto"
+    torch = "torch"
+    onnx = "onnx"
+
+
 class Stems(str, Enum):
     both = "both"
     vocals = "vocals"
@@ -121,11 +127,24 @@ def separate(
     batch_size: Optional[int] = typer.Option(None, "--batch-size", "-b", min=1, metavar="N", show_default=False,
                                              help="Windows per forward pass (default 1 on CPU, 4 otherwise)."),
     window: Optional[int] = typer.Option(None, "--window", "-w", min=8, metavar="FRAMES", show_default=False,
-                                         help="Frames per model window (default min(512, the model's "
-                                              "max_cropsize))."),
+                                         help="Most frames per model window (default min(512, the model's "
+                                              "max_cropsize)); shorter files get shorter windows."),
     overlap: float = typer.Option(0.125, "--overlap", min=0.0, max=0.75, metavar="F",
                                   help="Fraction of a window shared with the next (cross-faded)."),
+    engine: Engine = typer.Option(Engine.auto, "--engine",
+                                  help="Network runtime: auto (onnxruntime where the CPU computes in fp32, else "
+                                       "torch), torch or onnx."),
     tta: bool = typer.Option(False, "--tta", help="Shifted-window test-time augmentation (2x time)."),
+    shifts: int = typer.Option(1, "--shifts", min=1, max=100,
+                               help="Passes over randomly shifted windows, averaged (N times the time)."),
+    filename: str = typer.Option("{track}_{stem}.{ext}", "--filename",
+                                 help="Output names under -o: fields {track}, {trackext}, {stem}, {ext}; "
+                                      "e.g. \"{track}/{stem}.{ext}\" for a folder per track."),
+    mp3_bitrate: Optional[int] = typer.Option(None, "--mp3-bitrate",
+                                              help="Constant MP3 bitrate in kbps, 32-320 (default: VBR ~190)."),
+    vocals_gain: Optional[float] = typer.Option(None, "--vocals-gain", metavar="DB",
+                                                help="Also write the song with its vocals changed by DB "
+                                                     "(<track>_Remix; -12 = karaoke with a guide vocal)."),
     postprocess: bool = typer.Option(False, "--postprocess", help="Remove short isolated vocal artefacts."),
     output_image: bool = typer.Option(False, "--output-image", "-I",
                                       help="Also write PNG spectrograms of input and outputs."),
@@ -140,8 +159,17 @@ def separate(
                                          help="Accept a model with random weights (tests, benchmarks)."),
 ) -> None:
     """Separate songs into instrumental and vocals. Prints the written paths, one per line."""
+    from vocal_remover.audio import check_mp3_bitrate
     from vocal_remover.errors import VocalRemoverError
-    from vocal_remover.separator import STEMS, Separator, find_inputs, unique_track_names
+    from vocal_remover.separator import (STEMS, Separator, check_filename_template, check_output_collisions,
+                                         find_inputs, output_paths, unique_track_names, vocals_gain_factor)
+
+    # Options first: a bad one is a usage error before any file is looked at or any model loaded.
+    check_filename_template(filename)
+    check_mp3_bitrate(mp3_bitrate)
+    vocals_gain_factor(vocals_gain)
+    wanted = STEMS if stems is Stems.both else (stems.value,)
+    written = wanted + (("remix",) if vocals_gain is not None else ())
 
     files, problems, left_out = find_inputs(inputs, output_dir)
     failures = 0
@@ -154,20 +182,30 @@ def separate(
              "to separate it anyway")
     if not files:
         raise fail("no audio files to separate" if not problems else "nothing left to separate", 1)
-    if sample_type is not None and not quiet:
+    tracks = unique_track_names(files)
+    check_output_collisions([(f, output_paths(t, output_dir, fmt.value, written, template=filename,
+                                              trackext=f.suffix.lstrip("."), images=output_image))
+                             for f, t in zip(files, tracks)], filename)
+
+    def notice(message: str) -> None:
+        if not quiet:
+            note(message)
+
+    if sample_type is not None:
         if fmt in (Format.mp3, Format.ogg):
-            note(f"--sample-type {sample_type.value} does not apply to {fmt.value} output (a lossy format has "
-                 "no sample type); ignored")
+            notice(f"--sample-type {sample_type.value} does not apply to {fmt.value} output (a lossy format has "
+                   "no sample type); ignored")
         elif fmt is Format.flac and sample_type is SampleType.float:
-            note("FLAC has no float samples: writing 24-bit PCM (pcm24)")
+            notice("FLAC has no float samples: writing 24-bit PCM (pcm24)")
     kind = (sample_type or SampleType.float).value
 
-    separator = Separator(model, device=device, precision=precision, window=window, overlap=overlap,
-                          batch_size=batch_size, tta=tta, postprocess=postprocess, offline=offline,
-                          allow_untrained=allow_untrained)
-    if not separator.loaded.trained and not quiet:
-        note("this model is untrained (random weights): the output is not a real separation.")
-    wanted = STEMS if stems is Stems.both else (stems.value,)
+    separator = Separator(model, device=device, precision=precision, engine=engine.value, window=window,
+                          overlap=overlap, batch_size=batch_size, tta=tta, shifts=shifts, postprocess=postprocess,
+                          offline=offline, allow_untrained=allow_untrained, log=notice)
+    for message in separator.notes:
+        notice(message)
+    if not separator.loaded.trained:
+        notice("this model is untrained (random weights): the output is not a real separation.")
 
     mode = progress if not quiet else ProgressMode.none
     if mode is ProgressMode.auto:
@@ -188,11 +226,12 @@ def separate(
     callback = renderer or {ProgressMode.json: _json_progress, ProgressMode.plain: _plain_progress}.get(mode)
     result_line = renderer.result if renderer else typer.echo
     with renderer if renderer else contextlib.nullcontext():
-        for path, track in zip(files, unique_track_names(files)):
+        for path, track in zip(files, tracks):
             try:
                 result = separator.separate_file(path, output_dir, fmt=fmt.value, sample_type=kind,
                                                  stems=wanted, skip_existing=skip_existing, progress=callback,
-                                                 images=output_image, name=track)
+                                                 images=output_image, name=track, filename=filename,
+                                                 mp3_bitrate=mp3_bitrate, vocals_gain=vocals_gain)
             except VocalRemoverError as exc:
                 failures += 1
                 error(str(exc))

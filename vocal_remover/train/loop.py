@@ -348,7 +348,8 @@ class Trainer:
         loaded = LoadedModel(model=self.model, config=self.model_config, metadata={"trained": True})
         window = min(self.cfg.val_windows, self.model_config.max_cropsize)
         precision = {torch.bfloat16: "bf16", torch.float16: "fp16"}.get(self.dtype, "fp32")  # as trained
-        sep = Separator(loaded, device=str(self.device), precision=precision, window=window, optimize_layout=False)
+        sep = Separator(loaded, device=str(self.device), precision=precision, engine="torch", window=window,
+                        optimize_layout=False)
         metrics: dict[str, float] = {}
         for prefix, cache in [("", self.val_cache)] + [(f"{name}_", c) for name, c in self.extra_val]:
             vocals, inst = [], []

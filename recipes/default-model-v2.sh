@@ -4,7 +4,8 @@
 #   recipes/default-model-v2.sh data      # fetch, screen, remix pools, cache (resumable)
 #   recipes/default-model-v2.sh arms      # four arms at equal wall time, side by side (1 thread each)
 #   recipes/default-model-v2.sh long ARM  # continue ARM (a run folder) on DATA_LONG for LONG_MINUTES
-#   recipes/default-model-v2.sh pair      # light mix against a control, side by side (what was shipped)
+#   recipes/default-model-v2.sh pair      # light mix against a control, side by side (session 2)
+#   recipes/default-model-v2.sh soup      # session 3: finetune on the real pairs, then interpolate the weights
 #
 # Every session continues from the packaged model (vocal_remover/models/default), so training accumulates
 # across sessions; the packaged model is replaced only when validation improves (see recipes/README.md).
@@ -116,6 +117,24 @@ long() {
   for set in "$SHARED/musdb7/valid" "$WORK/eir-valid"; do
     $VR evaluate "$set" -m "$HERE/../vocal_remover/models/default" -m "$RUNS/model" --bss off --json -q \
         > "$RUNS/evaluate-$(basename "$set").json"
+  done
+}
+
+# Session 3 (recipes/README.md): the packaged model finetuned on the real full-band pairs (EIR weighted 0.35
+# against MUSDB) with a sprinkle of MIR-1K and solo singing (no game music: screening it costs an hour of CPU),
+# then points on the line between the packaged and the finetuned weights (WiSE-FT), each evaluated on both
+# validation sets; one is shipped only if it beats the packaged model on both.
+DATA_SOUP=(--data "$CACHE/musdb7-train" --data "$CACHE/eir-train" --data "$CACHE/mir1k" --data "$CACHE/ssvd"
+           --data-weights 1,0.35,0.035,0.02)
+soup() {
+  local base="$HERE/../vocal_remover/models/default"
+  $VR finetune --checkpoint "$base" "${DATA_SOUP[@]}" "${VALIDATION[@]}" --batch-size 4 --accum 2 --cropsizes 256 \
+      --precision bf16 --steps 0 --lr 5e-5 --warmup 30 --val-every 100 --checkpoint-every 100 --keep-last 20 \
+      --progress json --max-minutes "${SOUP_MINUTES:-110}" --run-dir "$RUNS/tuned" 2>"$RUNS/tuned.log"
+  $PY "$HERE/interpolate_weights.py" "$base" "$RUNS/tuned" --alpha "${ALPHAS:-0.25,0.5,0.75,1}" -o "$RUNS/soup"
+  for set in "$SHARED/musdb7/valid" "$WORK/eir-valid"; do
+    $VR evaluate "$set" -m "$base" $(printf -- '-m %s ' "$RUNS"/soup/alpha-*) --bss off --json -q \
+        > "$RUNS/evaluate-soup-$(basename "$set").json"
   done
 }
 

@@ -13,8 +13,8 @@ per-round ratios).
 
 Configurations (`--configs`, comma-separated names):
   default     `vocal-remover separate song.wav` (what a user gets: --engine auto, --precision auto)
-  fp32-auto   `--precision fp32`: what `auto` does on a CPU without native bf16 (onnxruntime); on a CPU
-              with bf16 this emulates one
+  fp32-auto   `--precision fp32`: what `auto` does on a CPU without AMX (onnxruntime); on a CPU
+              with AMX this emulates one
   fp32-torch  `--precision fp32 --engine torch`: what a CPU without bf16 got before `--engine` existed
   onnx        `--engine onnx` with the default precision
   spleeter    Spleeter 2-stem in its own process: read the WAV, separate, write two WAVs
@@ -120,11 +120,12 @@ def main() -> None:
     if args.spleeter_child:
         return spleeter_child(*args.spleeter_child)
 
-    from vocal_remover.device import cpu_has_native_bf16
+    from vocal_remover.device import cpu_has_amx, cpu_has_native_bf16
 
     configs = [c for c in args.configs.split(",") if c]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH")) if p)}
     results: dict = {"cpu": cpu_model(), "cores": os.cpu_count(), "native_bf16": cpu_has_native_bf16(),
+                     "amx": cpu_has_amx(),
                      "song_seconds": args.seconds, "rounds": {c: [] for c in configs}}
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -132,8 +133,8 @@ def main() -> None:
         song = tmp / "song.wav"
         make_song(song, args.seconds)
         print(f"{args.seconds:.0f} s song; {results['cpu']}, {results['cores']} cores, native bf16: "
-              f"{results['native_bf16']}", flush=True)
-        if any(c in ("fp32-auto", "onnx") for c in configs) or (configs and not results["native_bf16"]):
+              f"{results['native_bf16']}, AMX: {results['amx']}", flush=True)
+        if any(c in ("fp32-auto", "onnx") for c in configs) or (configs and not results["amx"]):
             cold = timed(command("onnx", song, tmp / "cold", args.model), env)
             results["cold_onnx_wall_seconds"] = cold
             print(f"cold: first `separate --engine onnx` (export + check + separation): {cold:.1f} s", flush=True)

@@ -63,16 +63,16 @@ def test_default_separates_real_music(tmp_path):
     assert np.median(voc_sdr) > 2.0 and np.median(inst_sdr) > 6.0, (voc_sdr, inst_sdr)
 
 
-def test_cpu_precision_auto_is_bf16_only_for_inference_on_native_bf16():
-    """`auto` on the CPU: bf16 for separation where the CPU computes bf16 natively, fp32 elsewhere and
+def test_cpu_precision_auto_is_bf16_only_for_inference_on_amx():
+    """`auto` on the CPU: bf16 for separation where the CPU has AMX, fp32 elsewhere (the onnx engine) and
     always for training (exact, reproducible runs)."""
     import torch
 
-    from vocal_remover.device import cpu_has_native_bf16, resolve_precision
+    from vocal_remover.device import cpu_has_amx, resolve_precision
 
     cpu = torch.device("cpu")
     assert resolve_precision(cpu, "auto") is None
-    assert resolve_precision(cpu, "auto", inference=True) == (torch.bfloat16 if cpu_has_native_bf16() else None)
+    assert resolve_precision(cpu, "auto", inference=True) == (torch.bfloat16 if cpu_has_amx() else None)
     assert resolve_precision(cpu, "fp32", inference=True) is None
 
 

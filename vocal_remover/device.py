@@ -39,23 +39,34 @@ def resolve_device(name: str = "auto") -> torch.device:
 
 
 @functools.lru_cache(maxsize=1)
-def cpu_has_native_bf16() -> bool:
-    """Whether this CPU computes bf16 natively (AVX512-BF16 or AMX): there bf16 matrix products run
-    about twice as fast as fp32; elsewhere oneDNN emulates bf16 and it is slower than fp32."""
+def _cpu_flags() -> frozenset[str]:
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as f:
-            flags = next((line.split(":", 1)[1].split() for line in f if line.startswith("flags")), [])
-    except OSError:  # not Linux: no cheap way to ask; stay with fp32
-        return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
+            return frozenset(next((line.split(":", 1)[1].split() for line in f if line.startswith("flags")), []))
+    except OSError:  # not Linux: no cheap way to ask; act as if the CPU had no bf16
+        return frozenset()
+
+
+def cpu_has_native_bf16() -> bool:
+    """Whether this CPU computes bf16 natively (AVX512-BF16 or AMX): there bf16 training steps run
+    about twice as fast as fp32 (benchmarks/train.py); elsewhere oneDNN emulates bf16, slower than fp32."""
+    return bool({"avx512_bf16", "amx_bf16"} & _cpu_flags())
+
+
+def cpu_has_amx() -> bool:
+    """Whether this CPU has AMX tiles (Intel Sapphire Rapids and later). Only there did bf16 inference with
+    torch beat onnxruntime in fp32: with AVX512-BF16 alone (AMD Zen 4) the onnx engine in fp32 separated a
+    3-minute song 1.7x faster than torch in bf16 in the same run (benchmarks/engine_vs_spleeter.py)."""
+    return "amx_bf16" in _cpu_flags()
 
 
 def resolve_precision(device: torch.device, precision: str = "auto", *, inference: bool = False) -> torch.dtype | None:
     """The autocast dtype for a device, or None for plain fp32.
 
     auto: bf16 on CUDA where supported, else fp16; fp16 on MPS; on the CPU bf16 for inference where the
-    CPU has native bf16 (the default model separates 1.7x faster with the same SDR: see the README), else
-    fp32. Training on the CPU stays fp32 (exact, reproducible runs).
+    CPU has AMX (the default model separates 1.7x faster than in fp32 with the same SDR), else fp32, which
+    `separate` runs with onnxruntime (faster still on CPUs without AMX). Training on the CPU stays fp32
+    (exact, reproducible runs).
     """
     precision = (precision or "auto").lower()
     if precision not in PRECISIONS:
@@ -70,7 +81,7 @@ def resolve_precision(device: torch.device, precision: str = "auto", *, inferenc
             return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
         if device.type == "mps":
             return torch.float16
-        return torch.bfloat16 if inference and cpu_has_native_bf16() else None
+        return torch.bfloat16 if inference and cpu_has_amx() else None
     return torch.bfloat16 if precision == "bf16" else torch.float16
 
 

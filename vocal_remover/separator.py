@@ -517,7 +517,7 @@ class Separator:
         """Input-rate blocks (n, channels) -> (instrumental, vocals) blocks at `out_rate` (default: the
         input's rate) in the output channel layout. `length`: the input's expected length, if known."""
         out_rate = out_rate or rate
-        out_channels = channels if channels <= 2 else 2
+        out_channels = audio_io.output_channels(channels)
         down = audio_io.Resampler(rate, self.sample_rate, 2)
         up = audio_io.Resampler(self.sample_rate, out_rate, 2)
         mix_rate = audio_io.Resampler(rate, out_rate, 2)  # the mixture at the output rate (a copy when equal)
@@ -613,7 +613,7 @@ class Separator:
                     raise AudioError(str(path), "contains no audio samples")
                 if info.channels > 2:
                     result.notes.append(f"{info.channels} channels downmixed to stereo")
-                out_channels = info.channels if info.channels <= 2 else 2
+                out_channels = audio_io.output_channels(info.channels)
                 out_rate, why = audio_io.storable_rate(fmt, info.samplerate)
                 for stem in written_stems:  # refuse what the format cannot store before creating anything
                     audio_io.check_output_format(str(targets[stem]), fmt, out_rate, out_channels)

@@ -10,6 +10,7 @@ from typing import List, Optional
 import typer
 
 from vocal_remover.cli.common import console, fail, guarded, say, stdout
+from vocal_remover.cli.model_options import BATCH_SIZE, DEVICE, OFFLINE, OVERLAP, PRECISION, SHIFTS, TTA, WINDOW
 
 
 class BssMode(str, Enum):
@@ -85,21 +86,15 @@ def evaluate(
     limit: Optional[int] = typer.Option(None, "--limit", min=1, metavar="N", show_default=False,
                                         help="Only the first N tracks (by name)."),
     per_track: bool = typer.Option(False, "--per-track", help="Show every track in the tables."),
-    device: str = typer.Option("auto", "--device", metavar="DEVICE", help="auto, cpu, cuda, cuda:N or mps."),
-    precision: str = typer.Option("auto", "--precision", metavar="PRECISION",
-                                  help="auto, fp32, bf16 or fp16 (autocast)."),
-    batch_size: Optional[int] = typer.Option(None, "--batch-size", "-b", min=1, metavar="N", show_default=False,
-                                             help="Windows per forward pass (default 1 on CPU, 4 otherwise)."),
-    window: Optional[int] = typer.Option(None, "--window", "-w", min=8, metavar="FRAMES", show_default=False,
-                                         help="Frames per model window (default min(512, the model's "
-                                              "max_cropsize))."),
-    overlap: float = typer.Option(0.125, "--overlap", min=0.0, max=0.75, metavar="F",
-                                  help="Fraction of a window shared with the next (cross-faded)."),
-    tta: bool = typer.Option(False, "--tta", help="Shifted-window test-time augmentation (2x time)."),
-    shifts: int = typer.Option(1, "--shifts", min=1, max=100,
-                               help="Passes over randomly shifted windows, averaged (N times the time)."),
+    device: str = DEVICE,
+    precision: str = PRECISION,
+    batch_size: Optional[int] = BATCH_SIZE,
+    window: Optional[int] = WINDOW,
+    overlap: float = OVERLAP,
+    tta: bool = TTA,
+    shifts: int = SHIFTS,
     engine: str = typer.Option("auto", "--engine", help="Network runtime: auto, torch or onnx."),
-    offline: bool = typer.Option(False, "--offline", help="Never touch the network; use cached models."),
+    offline: bool = OFFLINE,
     allow_untrained: bool = typer.Option(False, "--allow-untrained",
                                          help="Accept models with random weights (tests, benchmarks)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress; errors only (results still print)."),

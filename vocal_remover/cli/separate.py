@@ -14,6 +14,7 @@ import typer
 from rich.text import Text
 
 from vocal_remover.cli.common import ProgressMode, console, error, fail, guarded, note, say
+from vocal_remover.cli.model_options import BATCH_SIZE, DEVICE, OFFLINE, OVERLAP, PRECISION, SHIFTS, TTA, WINDOW
 
 
 class Format(str, Enum):
@@ -121,22 +122,16 @@ def separate(
                                                      help="WAV and FLAC only: 32-bit float (WAV default), 16- or "
                                                           "24-bit PCM (FLAC default: pcm24)."),
     stems: Stems = typer.Option(Stems.both, "--stems", help="Which stems to write."),
-    device: str = typer.Option("auto", "--device", metavar="DEVICE", help="auto, cpu, cuda, cuda:N or mps."),
-    precision: str = typer.Option("auto", "--precision", metavar="PRECISION",
-                                  help="auto, fp32, bf16 or fp16 (autocast)."),
-    batch_size: Optional[int] = typer.Option(None, "--batch-size", "-b", min=1, metavar="N", show_default=False,
-                                             help="Windows per forward pass (default 1 on CPU, 4 otherwise)."),
-    window: Optional[int] = typer.Option(None, "--window", "-w", min=8, metavar="FRAMES", show_default=False,
-                                         help="Most frames per model window (default min(512, the model's "
-                                              "max_cropsize)); shorter files get shorter windows."),
-    overlap: float = typer.Option(0.125, "--overlap", min=0.0, max=0.75, metavar="F",
-                                  help="Fraction of a window shared with the next (cross-faded)."),
+    device: str = DEVICE,
+    precision: str = PRECISION,
+    batch_size: Optional[int] = BATCH_SIZE,
+    window: Optional[int] = WINDOW,
+    overlap: float = OVERLAP,
     engine: Engine = typer.Option(Engine.auto, "--engine",
                                   help="Network runtime: auto (onnxruntime where the CPU computes in fp32, else "
                                        "torch), torch or onnx."),
-    tta: bool = typer.Option(False, "--tta", help="Shifted-window test-time augmentation (2x time)."),
-    shifts: int = typer.Option(1, "--shifts", min=1, max=100,
-                               help="Passes over randomly shifted windows, averaged (N times the time)."),
+    tta: bool = TTA,
+    shifts: int = SHIFTS,
     filename: str = typer.Option("{track}_{stem}.{ext}", "--filename",
                                  help="Output names under -o: fields {track}, {trackext}, {stem}, {ext}; "
                                       "e.g. \"{track}/{stem}.{ext}\" for a folder per track."),
@@ -154,7 +149,7 @@ def separate(
                                           help="auto (a bar on a terminal, else none), bar, plain (a line per "
                                                "file), json (lines on stderr) or none."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress and no notes; errors only."),
-    offline: bool = typer.Option(False, "--offline", help="Never touch the network; use cached models."),
+    offline: bool = OFFLINE,
     allow_untrained: bool = typer.Option(False, "--allow-untrained",
                                          help="Accept a model with random weights (tests, benchmarks)."),
 ) -> None:

@@ -60,6 +60,40 @@ def test_resumed_run_ends_with_the_same_weights(stems_dir, tmp_path):
     assert any(not torch.equal(first["model"][k], v) for k, v in a["model"].items())
 
 
+def test_adversarial_run_resumes_exactly_also_from_a_checkpoint_of_earlier_versions(stems_dir, tmp_path):
+    """GAN finetuning stopped and resumed ends with the same generator and discriminator as a run that
+    never stopped, also from a checkpoint as earlier versions wrote it (with Python's and numpy's RNG
+    states, which nothing draws from)."""
+    import random
+
+    from vocal_remover.train.adversarial import DISCRIMINATOR_KEYS
+    from vocal_remover.train.checkpoint import save_checkpoint
+
+    gan = dict(adversarial=True, cropsizes=[64], batch_sizes=[1], steps=4)
+    Trainer(_config(stems_dir, tmp_path / "a", **gan)).run()
+
+    def stop_after_three(event):
+        if event.kind == "step" and event.step == 3:
+            raise Interrupt
+
+    with pytest.raises(Interrupt):
+        Trainer(_config(stems_dir, tmp_path / "b", **gan), callback=stop_after_three).run()
+    last = tmp_path / "b" / "checkpoints" / "last.pt"
+    state = load_checkpoint(last)
+    assert state["step"] == 2 and set(DISCRIMINATOR_KEYS) <= set(state)
+    assert "python" not in state["rng"] and "numpy" not in state["rng"]
+    state["rng"].update(python=list(random.getstate()[1]), numpy=torch.from_numpy(np.random.get_state()[1].copy()))
+    save_checkpoint(state, last)
+    Trainer(_config(stems_dir, tmp_path / "b", **gan), resume=True).run()
+
+    a = load_checkpoint(tmp_path / "a" / "checkpoints" / "last.pt")
+    b = load_checkpoint(last)
+    assert a["step"] == b["step"] == 4
+    for part in ("model", "discriminator"):
+        for name, tensor in a[part].items():
+            assert torch.equal(tensor, b[part][name]), (part, name)
+
+
 def test_pretraining_runs_and_logs_metrics(stems_dir, tmp_path):
     summary = Trainer(_config(stems_dir, tmp_path / "p", mode="pretrain", steps=3)).run()
     assert summary["steps"] == 3 and summary["skipped_steps"] == 0

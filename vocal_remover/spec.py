@@ -44,16 +44,26 @@ def istft(spec: torch.Tensor, n_fft: int, hop_length: int, length: int) -> torch
     return audio.reshape(*lead, length).to(device)
 
 
-def network_input(spec: torch.Tensor, num_bins: int) -> torch.Tensor:
-    """(B, C, bins + 1, W) complex -> (B, C, bins, W) magnitudes scaled to [0, 1] per item.
+def scaled_magnitudes(spec: torch.Tensor, num_bins: int, peak: torch.Tensor | None = None
+                      ) -> tuple[torch.Tensor, torch.Tensor]:
+    """(B, C, bins + 1, W) complex -> ((B, C, bins, W) magnitudes / peak, peak (B, 1, 1, 1)).
 
-    The Nyquist bin is dropped. Each item (window or training crop) is divided by its own peak,
-    so separating in windows and training on crops see the same scale, and no whole-song pass is
-    needed before streaming. Silence stays 0 (no division by zero).
+    The one normalisation of the network's input, for separation and training alike. The Nyquist bin
+    is dropped. By default each item (window or training crop) is divided by its own peak, so
+    separating in windows and training on crops see the same scale, and no whole-song pass is needed
+    before streaming; silence stays 0 (no division by zero). Training passes the mixture's `peak` to
+    put its target on the input's scale.
     """
     mag = spec[:, :, :num_bins].abs()
-    peak = mag.amax(dim=(1, 2, 3), keepdim=True)
-    return mag / peak.clamp_min(1e-8)
+    if peak is None:
+        peak = mag.amax(dim=(1, 2, 3), keepdim=True).clamp_min(1e-8)
+    return mag / peak, peak
+
+
+def network_input(spec: torch.Tensor, num_bins: int) -> torch.Tensor:
+    """(B, C, bins + 1, W) complex -> (B, C, bins, W) magnitudes scaled to [0, 1] per item
+    (`scaled_magnitudes`)."""
+    return scaled_magnitudes(spec, num_bins)[0]
 
 
 def full_band_mask(mask: torch.Tensor) -> torch.Tensor:

@@ -230,11 +230,11 @@ def _run(ctx: typer.Context, mode: str, params: dict[str, Any]) -> None:
         trainer = Trainer(cfg, callback=renderer, resume=resume, overwrite=params["overwrite"],
                           on_signal=None if quiet else _stopping_notice)
         summary = trainer.run()
-    from vocal_remover.train import distributed as D
+    from vocal_remover.train import distributed
 
     if trainer.dist.is_main:
         typer.echo(str(Path(summary["run_dir"])))
-    D.shutdown(trainer.dist)
+    distributed.shutdown(trainer.dist)
 
 
 def _config_of(source: Path) -> dict:

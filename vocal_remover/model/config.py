@@ -83,10 +83,6 @@ class ModelConfig:
     def num_bins(self) -> int:
         return self.n_fft // 2
 
-    @property
-    def seconds_per_frame(self) -> float:
-        return self.hop_length / self.sample_rate
-
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 

@@ -1,5 +1,6 @@
 """Training objectives: batch of audio in, scalar loss out. The STFT runs here, on the training
-device, in float32 outside autocast (spec.py); only the network runs under autocast.
+device, in float32 outside autocast (spec.py); only the network runs under autocast. The network's
+input is normalised by `spec.scaled_magnitudes`, the same function separation uses.
 
 Axis legend: B batch, C channels, F bins the network sees, W frames, S samples.
 """
@@ -7,25 +8,58 @@ Axis legend: B batch, C channels, F bins the network sees, W frames, S samples.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import torch
-import torch.nn.functional as F
+from torch.nn.functional import l1_loss
 
 from vocal_remover.device import autocast
 from vocal_remover.model.config import ModelConfig
-from vocal_remover.spec import full_band_mask, istft, stft
+from vocal_remover.spec import full_band_mask, istft, scaled_magnitudes, stft
 
 
-def magnitudes(audio: torch.Tensor, cfg: ModelConfig) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """(B, C, S) audio -> complex spec (B, C, F + 1, W), |spec[:F]| (B, C, F, W), per-item peak (B, 1, 1, 1)."""
+def audio_to_input(audio: torch.Tensor, cfg: ModelConfig) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(B, C, S) audio -> complex spec (B, C, F + 1, W), the network's input (B, C, F, W) as separation
+    makes it, and the per-item peak (B, 1, 1, 1) it was divided by."""
     spec = stft(audio, cfg.n_fft, cfg.hop_length)
-    mag = spec[:, :, : cfg.num_bins].abs()
-    peak = mag.amax(dim=(1, 2, 3), keepdim=True).clamp_min(1e-8)
-    return spec, mag, peak
+    x, peak = scaled_magnitudes(spec, cfg.num_bins)
+    return spec, x, peak
+
+
+def target_magnitudes(audio: torch.Tensor, cfg: ModelConfig, peak: torch.Tensor) -> torch.Tensor:
+    """(B, C, S) target audio -> (B, C, F, W) magnitudes on the input's scale (divided by the mixture's peak)."""
+    return scaled_magnitudes(stft(audio, cfg.n_fft, cfg.hop_length), cfg.num_bins, peak)[0]
+
+
+class Objective:
+    """What the loop trains: `loss, stats = objective(model, batch, generator)` per micro-batch.
+
+    The hooks below do nothing here. An objective with networks of its own to train
+    (`adversarial.AdversarialObjective`) takes its turn in `after_step` and keeps its state in the
+    checkpoint through `state_dict` / `load_state_dict`."""
+
+    def __call__(self, model, batch: dict, generator: torch.Generator | None = None
+                 ) -> tuple[torch.Tensor, dict[str, float]]:
+        raise NotImplementedError
+
+    def validation_loss(self, model, batch: dict, generator: torch.Generator | None = None) -> torch.Tensor:
+        """The loss reported as val_loss."""
+        return self(model, batch, generator)[0]
+
+    def after_step(self) -> dict[str, float]:
+        """Called after each optimizer step taken (not after a skipped one); returns statistics to log."""
+        return {}
+
+    def state_dict(self) -> dict[str, Any]:
+        """Entries for the checkpoint (top-level keys beside the model's)."""
+        return {}
+
+    def load_state_dict(self, checkpoint: dict[str, Any]) -> None:
+        """Restore from a whole checkpoint what `state_dict` put there."""
 
 
 @dataclass
-class PretrainObjective:
+class PretrainObjective(Objective):
     """The seed's masked "unmasking": masked tokens of the input are set to 1 (or noised, or kept),
     the network's mask multiplies the input, and L1 against the clean input counts on the selected
     tokens only (HuBERT style)."""
@@ -37,8 +71,7 @@ class PretrainObjective:
         from vocal_remover.data.masking import apply_token_masking
 
         audio = batch["audio"]
-        _, mag, peak = magnitudes(audio, self.config)
-        clean = mag / peak
+        _, clean, _ = audio_to_input(audio, self.config)
         inp, target, loss_mask = apply_token_masking(clean, batch["token_mode"].to(audio.device), generator)
         with autocast(audio.device, self.dtype):
             mask = model(inp)
@@ -49,7 +82,7 @@ class PretrainObjective:
 
 
 @dataclass
-class SupervisedObjective:
+class SupervisedObjective(Objective):
     """The seed's L1 between the masked mixture magnitude and the instrumental magnitude (both
     scaled by the mixture's peak), plus an optional waveform L1 (full-scale audio units) on the
     instrumental rebuilt with the mixture's phase (`wave_weight`)."""
@@ -59,8 +92,8 @@ class SupervisedObjective:
     wave_weight: float = 0.0
 
     def predict(self, model, mix: torch.Tensor):
-        spec, mag, peak = magnitudes(mix, self.config)
-        x = mag / peak
+        """-> (complex spec, network input x, peak, float32 mask) of a (B, C, S) mixture."""
+        spec, x, peak = audio_to_input(mix, self.config)
         with autocast(mix.device, self.dtype):
             mask = model(x)
         return spec, x, peak, mask.float()
@@ -68,14 +101,13 @@ class SupervisedObjective:
     def __call__(self, model, batch: dict, generator: torch.Generator | None = None):
         mix, inst = batch["mix"], batch["instrumental"]
         spec, x, peak, mask = self.predict(model, mix)
-        _, inst_mag, _ = magnitudes(inst, self.config)
-        y = inst_mag / peak
-        loss = F.l1_loss(mask * x, y)
+        y = target_magnitudes(inst, self.config, peak)
+        loss = l1_loss(mask * x, y)
         stats = {"spec_l1": loss.item()}
         if self.wave_weight > 0:
             cfg = self.config
             est = istft(spec * full_band_mask(mask), cfg.n_fft, cfg.hop_length, mix.shape[-1])
-            wave = F.l1_loss(est, inst)
+            wave = l1_loss(est, inst)
             loss = loss + self.wave_weight * wave
             stats["wave_l1"] = wave.item()
         return loss, stats

@@ -1,0 +1,115 @@
+"""Training objectives: the network sees what separation shows it; the adversarial objective owns its
+discriminator's training and checkpoint state."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from conftest import make_music
+from vocal_remover.artifacts import LoadedModel
+from vocal_remover.model import PRESETS, build_model
+from vocal_remover.separator import Separator
+from vocal_remover.train.adversarial import DISCRIMINATOR_KEYS, AdversarialObjective
+from vocal_remover.train.objectives import PretrainObjective, SupervisedObjective
+
+CONFIG = PRESETS["tiny"]
+SAMPLES = 63 * CONFIG.hop_length  # 64 frames: long enough for the discriminator
+
+
+def crops() -> np.ndarray:
+    """(3, SAMPLES, 2): a loud crop, a quiet one and silence (each item is scaled by its own peak)."""
+    music = make_music(1.0, seed=4)
+    return np.stack([music[:SAMPLES] * 2.5, music[SAMPLES: 2 * SAMPLES] * 0.01, np.zeros((SAMPLES, 2))]
+                    ).astype(np.float32)
+
+
+def recording_model() -> tuple[torch.nn.Module, list[torch.Tensor]]:
+    torch.manual_seed(0)
+    model = build_model(CONFIG)
+    seen: list[torch.Tensor] = []
+    model.register_forward_hook(lambda module, args, out: seen.append(args[0].detach().clone()))
+    return model, seen
+
+
+@torch.no_grad()
+def test_training_and_separation_normalise_the_network_input_identically():
+    segments = crops()
+    model, seen = recording_model()
+    separator = Separator(LoadedModel(model=model, config=CONFIG, metadata={"trained": True}), device="cpu",
+                          precision="fp32", engine="torch", optimize_layout=False)
+    separator._instrumental_segments(segments)
+    (separating,) = seen
+    seen.clear()
+
+    audio = torch.from_numpy(segments.transpose(0, 2, 1).copy())  # (B, C, S), as the datasets give it
+    SupervisedObjective(CONFIG)(model, {"mix": audio, "instrumental": audio * 0.5})
+    adversarial = AdversarialObjective(SupervisedObjective(CONFIG), lambda_l1=100.0, lr=1e-4,
+                                       device=torch.device("cpu"))
+    adversarial(model, {"mix": audio, "instrumental": audio * 0.5})
+    no_tokens_masked = torch.zeros(len(segments), separating.shape[-1], dtype=torch.long)
+    PretrainObjective(CONFIG)(model, {"audio": audio, "token_mode": no_tokens_masked})
+    assert len(seen) == 3
+    for training in seen:
+        assert torch.equal(training, separating)
+    assert separating[0].max() == 1.0 and separating[1].max() == 1.0  # each crop scaled by its own peak
+    assert torch.equal(separating[2], torch.zeros_like(separating[2]))  # silence stays 0
+
+
+def test_supervised_target_is_on_the_mixtures_scale():
+    """The instrumental is divided by the mixture's peak, not its own: an instrumental at half the
+    mixture's level is matched exactly by a mask of one half."""
+    audio = torch.from_numpy(crops()[:2].transpose(0, 2, 1).copy())
+    objective = SupervisedObjective(CONFIG)
+    loss, stats = objective(lambda x: torch.full_like(x, 0.5), {"mix": audio, "instrumental": audio * 0.5})
+    assert loss.item() == pytest.approx(0.0, abs=1e-7) and set(stats) == {"spec_l1"}
+    loss, _ = objective(lambda x: torch.ones_like(x), {"mix": audio, "instrumental": audio * 0.5})
+    assert loss.item() > 0.01
+
+
+def _trained_adversary(seed: int) -> AdversarialObjective:
+    torch.manual_seed(seed)
+    objective = AdversarialObjective(SupervisedObjective(CONFIG), lambda_l1=100.0, lr=1e-3,
+                                     device=torch.device("cpu"))
+    model, _ = recording_model()
+    audio = torch.from_numpy(crops()[:2].transpose(0, 2, 1).copy())
+    loss, stats = objective(model, {"mix": audio, "instrumental": audio * 0.5})
+    loss.backward()
+    assert set(stats) == {"spec_l1", "g_adv"} and np.isfinite(loss.item())
+    after = objective.after_step()
+    assert set(after) == {"d_loss"} and np.isfinite(after["d_loss"])
+    return objective
+
+
+def test_adversarial_objective_keeps_its_state_under_the_checkpoint_keys_of_earlier_runs():
+    trained = _trained_adversary(seed=1)
+    state = trained.state_dict()
+    assert tuple(state) == DISCRIMINATOR_KEYS == ("discriminator", "disc_optimizer", "disc_scaler")
+    assert state["disc_optimizer"]["state"]  # the discriminator has taken a step
+
+    fresh = _trained_adversary(seed=2)
+    fresh.load_state_dict({"model": {}, "step": 3, **state})  # a whole checkpoint, as the loop passes it
+    for name, tensor in trained.discriminator.state_dict().items():
+        assert torch.equal(tensor, fresh.discriminator.state_dict()[name]), name
+    ours, theirs = fresh.optimizer.state_dict(), trained.optimizer.state_dict()
+    assert ours["param_groups"] == theirs["param_groups"]
+    for index, moments in theirs["state"].items():
+        assert all(torch.equal(value, ours["state"][index][key]) for key, value in moments.items())
+
+
+def test_plain_objectives_have_no_state_and_no_turn_after_the_step():
+    for objective in (PretrainObjective(CONFIG), SupervisedObjective(CONFIG)):
+        assert objective.state_dict() == {} and objective.after_step() == {}
+        objective.load_state_dict({"model": {}})
+
+
+def test_validation_loss_of_an_adversarial_run_is_the_supervised_loss():
+    audio = torch.from_numpy(crops()[:2].transpose(0, 2, 1).copy())
+    batch = {"mix": audio, "instrumental": audio * 0.5}
+    model, _ = recording_model()
+    model.eval()
+    supervised = SupervisedObjective(CONFIG, wave_weight=0.5)
+    adversarial = AdversarialObjective(supervised, lambda_l1=100.0, lr=1e-4, device=torch.device("cpu"))
+    with torch.no_grad():
+        assert torch.equal(adversarial.validation_loss(model, batch), supervised(model, batch)[0])

@@ -119,7 +119,8 @@ def export_model(source: str | Path, output: str | Path, *, fmt: str | None = No
                 say("Checking the saved weights against the source")
                 diff = max_mask_difference(model, load_model_folder(tmp).model, parity_inputs(config))
                 if diff > (HALF_PARITY_LIMIT if half else PARITY_LIMIT):
-                    raise ModelError(str(output), f"the saved model differs from its source (mask difference {diff:.2e})")
+                    raise ModelError(str(output), "the saved model differs from its source "
+                                                  f"(mask difference {diff:.2e})")
         return ExportResult(output, fmt, src, parameters, diff, sorted(p.name for p in output.iterdir()))
 
     meta = model_metadata(config, trained=src.trained, training=training)

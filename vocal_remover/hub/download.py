@@ -11,8 +11,7 @@ from typing import Callable
 from vocal_remover.artifacts.format import CARD_NAME, MODEL_FILES
 from vocal_remover.errors import ModelError
 from vocal_remover.hub.cache import cached_snapshot, verified
-from vocal_remover.hub.environment import endpoint_kwarg, etag_timeout, hub_cache_dir
-from vocal_remover.hub.environment import endpoint as hub_endpoint
+from vocal_remover.hub.environment import endpoint_kwarg, etag_timeout, hub_cache_dir, hub_endpoint
 from vocal_remover.hub.hf_errors import is_unreachable, map_download_error, unreachable_text
 from vocal_remover.hub.registry import COMMIT_RE
 

@@ -18,7 +18,7 @@ def env_offline() -> bool:
     return value.strip().upper() in _TRUE
 
 
-def endpoint() -> str:
+def hub_endpoint() -> str:
     return (os.environ.get("HF_ENDPOINT") or DEFAULT_ENDPOINT).strip().rstrip("/")
 
 

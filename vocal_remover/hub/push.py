@@ -9,7 +9,7 @@ from pathlib import Path
 from vocal_remover import __version__
 from vocal_remover.artifacts.format import CARD_NAME, MODEL_FILES
 from vocal_remover.errors import ConfigError, ModelError
-from vocal_remover.hub.environment import endpoint as hub_endpoint
+from vocal_remover.hub.environment import hub_endpoint
 from vocal_remover.hub.hf_errors import map_push_error
 from vocal_remover.hub.registry import COMMIT_RE, REPO_ID_RE
 

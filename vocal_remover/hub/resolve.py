@@ -55,7 +55,6 @@ def list_models(cache_dir: str | Path | None = None) -> list[dict]:
     return rows
 
 
-
 def _resolve(spec: str | Path, *, offline: bool, cache_dir: str | Path | None,
              progress: Callable[[str], None] | None, downloading: bool) -> Path:
     raw = os.fspath(spec) if isinstance(spec, (str, os.PathLike)) else ""

@@ -16,8 +16,7 @@ from pathlib import Path
 
 import torch
 
-from vocal_remover.artifacts import save_model_folder
-from vocal_remover.export import load_source
+from vocal_remover.artifacts import resolve_source, save_model_folder
 
 
 def interpolate(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor], alpha: float) -> dict[str, torch.Tensor]:
@@ -37,7 +36,7 @@ def main() -> None:
     parser.add_argument("--alpha", default="0.25,0.5,0.75", help="comma-separated weights of FINETUNED")
     parser.add_argument("-o", "--out", required=True, type=Path)
     args = parser.parse_args()
-    base, tuned = load_source(args.base), load_source(args.finetuned)
+    base, tuned = resolve_source(args.base).load(), resolve_source(args.finetuned).load()
     if base.model.config.to_dict() != tuned.model.config.to_dict():
         raise SystemExit("error: the two models have different configurations")
     base_state = {k: v.clone() for k, v in base.model.state_dict().items()}

@@ -16,7 +16,8 @@ from test_cli import leftovers
 from vocal_remover.artifacts import load_model, load_model_folder
 from vocal_remover.errors import ConfigError, ModelError
 from vocal_remover.model import PRESETS
-from vocal_remover.export import export_model, load_torchscript, push_to_hub
+from vocal_remover.export import export_model, load_torchscript
+from vocal_remover.hub import push_to_hub
 from vocal_remover.model import build_model, count_parameters, get_preset
 from vocal_remover.spec import network_input, stft
 from vocal_remover.train.checkpoint import save_checkpoint
@@ -149,7 +150,7 @@ def test_never_overwrites_and_never_half_writes(run_dir, tmp_path, monkeypatch):
 
     # A failure in the middle of an export (here: while writing TorchScript) leaves neither a partial
     # folder nor temp files, and the existing target is untouched even with overwrite.
-    import vocal_remover.export as export_mod
+    import vocal_remover.export.writer as export_mod
 
     def boom(model, path, *, metadata=None):
         Path(path).write_bytes(b"partial")
@@ -176,7 +177,7 @@ def test_torchscript_parity_on_a_real_clip(run_dir, tmp_path, real_magnitudes):
     ts = export_model(run_dir, tmp_path / "ts-folder", fmt="torchscript")
     assert ts.files == ["README.md", "config.json", "model.torchscript.pt"] and ts.max_abs_diff <= PARITY
     module, meta = load_torchscript(ts.path / "model.torchscript.pt")
-    assert meta["model"] == get_preset("tiny").to_dict() and meta["runtime"] == "torchscript"
+    assert meta["model"] == get_preset("tiny").to_dict() and meta["weights_dtype"] == "float32"
     reference = load_model_folder(result.path).model
     with torch.inference_mode():
         for x in (real_magnitudes[..., :256], real_magnitudes[..., 40:140],  # two frame counts

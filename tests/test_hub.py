@@ -13,16 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from vocal_remover import hub as hubmod
+from vocal_remover.atomic import sha256_file
 from vocal_remover.errors import ModelError
-from vocal_remover.hub import (
-    RegistryEntry,
-    download_model,
-    list_models,
-    load_registry,
-    resolve_model,
-    sha256_file,
-)
+from vocal_remover.hub import RegistryEntry, download_model, list_models, load_registry, resolve_model
+from vocal_remover.hub import registry as registry_mod
+from vocal_remover.hub.environment import hub_cache_dir
 
 try:
     from hub_server import closed_port_url, hub, hub_server, model_files  # noqa: F401 - fixtures
@@ -274,7 +269,7 @@ def test_registry_entry_checksum_mismatch(hub, tmp_path, monkeypatch):
     assert "the download is corrupt or the registry entry is wrong" in text
 
     # The bad file was thrown out of the cache: it cannot be picked up later, even offline.
-    snapshot = hubmod._hub_cache_dir(None) / "models--org--model" / "snapshots" / c1
+    snapshot = hub_cache_dir(None) / "models--org--model" / "snapshots" / c1
     assert not (snapshot / "model.safetensors").exists()
     with pytest.raises(ModelError, match="not in the local cache"):
         resolve_model("bad", offline=True)
@@ -282,7 +277,7 @@ def test_registry_entry_checksum_mismatch(hub, tmp_path, monkeypatch):
 
 def test_default_without_packaged_model(tmp_path, monkeypatch):
     """A build without the packaged weights (e.g. a source checkout missing them) says so clearly."""
-    monkeypatch.setattr(hubmod, "_PACKAGED_MODELS", tmp_path)
+    monkeypatch.setattr(registry_mod, "PACKAGED_MODELS", tmp_path)
     assert not load_registry()["default"].packaged_present
     with pytest.raises(ModelError) as err:
         resolve_model("default")
@@ -305,7 +300,7 @@ def test_packaged_entry_present(tmp_path, monkeypatch):
     folder.mkdir(parents=True)
     for name, data in files.items():
         (folder / name).write_bytes(data)
-    monkeypatch.setattr(hubmod, "_PACKAGED_MODELS", tmp_path / "pkg")
+    monkeypatch.setattr(registry_mod, "PACKAGED_MODELS", tmp_path / "pkg")
     write_registry(tmp_path, monkeypatch, {"tiny": {"description": "x", "packaged": "tiny",
                                                     "sha256": sha256(files["model.safetensors"])}})
     assert resolve_model("tiny") == folder

@@ -10,15 +10,13 @@ colour bar in dBFS and a title, with text drawn from a built-in 5x7 pixel font.
 
 from __future__ import annotations
 
-import contextlib
-import os
-import secrets
 import struct
 import zlib
 from pathlib import Path
 
 import numpy as np
 
+from .atomic import atomic_file
 from .errors import AudioError
 
 MAX_COLUMNS = 2000
@@ -455,12 +453,8 @@ def save_spectrogram_png(
     else:
         rgb = spectrogram_rgb(magnitude, max_width=max_width, range_db=range_db)
     data = encode_png(rgb, {"Title": title} if title else None)
-    tmp = path.parent / f".{path.name}.partial-{secrets.token_hex(4)}"
     try:
-        with open(tmp, "xb") as f:
+        with atomic_file(path) as f:
             f.write(data)
-        os.replace(tmp, path)
     except OSError as err:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
         raise AudioError(str(path), f"cannot write image: {err.strerror or err}") from err

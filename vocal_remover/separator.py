@@ -27,7 +27,7 @@ import numpy as np
 import torch
 
 from vocal_remover import audio as audio_io
-from vocal_remover.artifacts import LoadedModel, is_onnx_path, load_model
+from vocal_remover.artifacts import CONFIG_NAME, LoadedModel, is_onnx_path, load_model
 from vocal_remover.device import autocast, resolve_device, resolve_precision
 from vocal_remover.errors import AudioError, ConfigError, ModelError
 from vocal_remover.spec import full_band_mask, istft, network_input, stft
@@ -264,7 +264,7 @@ class Separator:
             loaded = None
             onnx_model = is_onnx_path(folder)
             trained, label = None, str(folder)
-            if not onnx_model and not (folder / "config.json").is_file():
+            if not onnx_model and not (folder / CONFIG_NAME).is_file():
                 loaded = load_model(folder, device="cpu")  # not a model folder: its error says what it is
                 trained = loaded.trained
             elif not onnx_model:

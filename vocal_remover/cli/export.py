@@ -57,7 +57,8 @@ def export(
     Exports a training run, checkpoint or model as a model folder (the default), ONNX or TorchScript;
     optionally pushes the folder to the Hub. Prints the written path and, when pushing,
     ORG/NAME@<commit>."""
-    from vocal_remover.export import export_model, output_format, push_to_hub
+    from vocal_remover.export import export_model, output_format
+    from vocal_remover.hub import push_to_hub
 
     if push is None and output is None:
         raise fail("missing -o/--output (required unless --push-to-hub is given)", 2)

@@ -239,15 +239,9 @@ def _run(ctx: typer.Context, mode: str, params: dict[str, Any]) -> None:
 
 def _config_of(source: Path) -> dict:
     """The model config of a checkpoint, run directory or model folder."""
-    from vocal_remover.artifacts import read_model_config
-    from vocal_remover.train.checkpoint import find_run_checkpoint, load_checkpoint
+    from vocal_remover.artifacts.source import resolve_source
 
-    source = Path(source)
-    if source.is_dir() and (source / "checkpoints").is_dir():
-        source = find_run_checkpoint(source, "best")
-    if source.is_dir():
-        return read_model_config(source)[0].to_dict()
-    return load_checkpoint(source)["model_config"]
+    return resolve_source(Path(source)).model_config().to_dict()
 
 
 # Options shared by both commands (`--resume` may change those marked so; the others are refused).

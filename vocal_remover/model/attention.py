@@ -67,6 +67,9 @@ class MultibandFrameAttention(nn.Module):
         self.v_conv = DepthwiseFrameConv(dim)
         self.out_proj = nn.Linear(dim, dim, bias=False)
         self.rel_table = nn.Parameter(torch.randn(self.head_dim, max_cropsize) * self.head_dim ** -0.5)
+        # Exporters (torch.jit.trace, torch.export) freeze the Python ints the slice of the position table
+        # is computed with; exports set this (make_export_safe) to gather from the whole table instead.
+        self.export_safe = False
 
     def _heads(self, x: torch.Tensor) -> torch.Tensor:
         b, w, _ = x.shape
@@ -79,21 +82,33 @@ class MultibandFrameAttention(nn.Module):
         Returns the output (B, W, d) and this layer's pre-softmax scores (B, h, W, W).
         """
         memory = x if memory is None else memory
-        width = x.shape[1]
+        batch, width = x.shape[0], x.shape[1]
         scale = self.head_dim ** -0.5
         q = self._heads(self.q_conv(self.q_proj(x))) * scale
         k = self._heads(self.k_conv(self.k_proj(memory)))
         v = self._heads(self.v_conv(self.v_proj(memory)))
 
         scores = q @ k.transpose(-1, -2)  # (B, h, W, W)
-        # Relative term: project queries on the table columns the window can reach, then pick
-        # column offset(i, j) for each pair.
+        # Relative term: project queries on the table's columns, then pick column offset(i, j) for each pair.
         index = relative_index(width, self.max_cropsize, x.device)
-        lo, hi = int(index.min()), int(index.max()) + 1
-        rel = q @ self.rel_table[:, lo:hi].to(q.dtype)  # (B, h, W, hi - lo)
-        scores = scores + torch.gather(rel, -1, (index - lo).expand(*rel.shape[:2], width, width))
+        if self.export_safe:  # the whole table: no Python ints computed from the frame count
+            rel = q @ self.rel_table.to(q.dtype)  # (B, h, W, max_cropsize)
+        else:  # only the columns this window reaches (fewer for short windows)
+            lo, hi = int(index.min()), int(index.max()) + 1
+            rel = q @ self.rel_table[:, lo:hi].to(q.dtype)  # (B, h, W, hi - lo)
+            index = index - lo
+        scores = scores + torch.gather(rel, -1, index.expand(rel.shape[0], rel.shape[1], width, width))
         if prev_scores is not None:
             scores = scores + prev_scores
         attn = torch.softmax(scores, dim=-1)
-        out = (attn @ v).transpose(1, 2).reshape(x.shape[0], width, -1)
+        out = (attn @ v).transpose(1, 2).reshape(batch, width, -1)
         return self.out_proj(out), scores
+
+
+def make_export_safe(model: nn.Module) -> nn.Module:
+    """Switch `model`'s attention layers to the export-safe path (in place; same parameters, same result
+    to float rounding), so that tracing it keeps the frames axis dynamic."""
+    for module in model.modules():
+        if isinstance(module, MultibandFrameAttention):
+            module.export_safe = True
+    return model

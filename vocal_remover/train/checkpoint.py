@@ -3,7 +3,7 @@
 A checkpoint holds only tensors and builtin containers, so it loads with
 `torch.load(weights_only=True)` (no pickled classes; safe and stable across PyTorch releases).
 Model weights are those of the unwrapped module (no `module.` / `_orig_mod.` prefixes).
-Written atomically: a temporary file in the same folder, then `os.replace`.
+Written atomically (vocal_remover.atomic): a temporary file in the same folder, synced, then renamed.
 
 Layout of a run directory:
     RUN/config.json            resolved training configuration
@@ -15,11 +15,10 @@ Layout of a run directory:
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
+from vocal_remover.atomic import atomic_path
 from vocal_remover.errors import ModelError
 
 CHECKPOINT_FORMAT = "vocal-remover-training-checkpoint"
@@ -33,14 +32,8 @@ def save_checkpoint(state: dict[str, Any], path: str | Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     payload = {"format": CHECKPOINT_FORMAT, "version": CHECKPOINT_VERSION, **state}
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.partial-", dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         torch.save(payload, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return path
 
 

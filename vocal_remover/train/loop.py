@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import json
-import os
 import subprocess
 import sys
 import time
@@ -27,6 +25,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from vocal_remover import __version__
+from vocal_remover.atomic import write_json_atomic
 from vocal_remover.device import resolve_device, resolve_precision
 from vocal_remover.errors import ConfigError
 from vocal_remover.model import ModelConfig, build_model, count_parameters
@@ -164,17 +163,10 @@ class Trainer:
     # -- setup -------------------------------------------------------------------------------
 
     def _load_initial_weights(self, source: str) -> None:
-        from vocal_remover.artifacts import load_model_folder
+        from vocal_remover.artifacts.source import resolve_source
         from vocal_remover.errors import ModelError
-        from vocal_remover.train.checkpoint import find_run_checkpoint
 
-        path = Path(source)
-        if path.is_dir() and (path / "checkpoints").is_dir():
-            path = find_run_checkpoint(path, "best")
-        if path.is_dir():
-            state = load_model_folder(path).model.state_dict()
-        else:
-            state = load_checkpoint(path)["model"]
+        state = resolve_source(Path(source)).load().model.state_dict()
         try:
             self.model.load_state_dict(state, strict=True)
         except RuntimeError as exc:
@@ -331,13 +323,10 @@ class Trainer:
     def _write_run_config(self) -> None:
         if self.dist.is_main:
             self.run_dir.mkdir(parents=True, exist_ok=True)
-            text = json.dumps({
+            write_json_atomic(self.run_dir / "config.json", {
                 "train": self.cfg.to_dict(), "package_version": __version__, "git_commit": _git_commit(),
                 "dataset_fingerprint": self.fingerprint, "world_size": self.dist.world_size,
-                "parameters": count_parameters(self.model)}, indent=2) + "\n"
-            tmp = self.run_dir / "config.json.tmp"
-            tmp.write_text(text)
-            os.replace(tmp, self.run_dir / "config.json")
+                "parameters": count_parameters(self.model)}, indent=2)
 
     def _fit_steps_to_budget(self, step_seconds: list[float], elapsed: float) -> TrainConfig:
         """Fix the total steps of a time-budgeted run from the measured step time (the mean over ranks,

@@ -61,11 +61,6 @@ def source_stat(path: str) -> dict[str, Any]:
     return {"size": st.st_size, "mtime_ns": st.st_mtime_ns}
 
 
-def source_stat(path: str) -> dict[str, Any]:
-    st = os.stat(path)
-    return {"size": st.st_size, "mtime_ns": st.st_mtime_ns}
-
-
 def build_track(spec: TrackSpec, out_dir: str) -> dict[str, Any]:
     """Decode and write one track's shard and record. Returns {"record": ...} or {"problem": ...}.
 

@@ -13,15 +13,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-from conftest import DATA, HANG, REPO, make_music
+from helpers import DATA, ENV, HANG, REPO, make_music
 from typer.testing import CliRunner
 
 from vocal_remover.audio import Resampler, read_audio
 from vocal_remover.data.cache import AudioCache, build_cache, ensure_cache, estimate_offset, params_hash, sha256_file
 from vocal_remover.data.layouts import detect_layout, discover, match_pairs
 from vocal_remover.errors import ConfigError, DataError
-
-ENV = {**os.environ, "PYTHONPATH": str(REPO)}
 
 
 def write(path: Path, audio: np.ndarray, rate: int = 44100, **kw) -> Path:

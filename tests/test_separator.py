@@ -12,7 +12,7 @@ import soundfile as sf
 import soxr
 import torch
 
-from conftest import make_music
+from helpers import make_music
 from vocal_remover.artifacts import LoadedModel
 from vocal_remover.errors import AudioError, ConfigError
 from vocal_remover.model import PRESETS, build_model

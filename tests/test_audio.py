@@ -32,7 +32,7 @@ from vocal_remover.audio import (
 )
 from vocal_remover.errors import AudioError
 
-from conftest import HANG
+from helpers import HANG
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"

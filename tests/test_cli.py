@@ -13,9 +13,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from conftest import HANG, REPO, make_music
-
-ENV = {**os.environ, "PYTHONPATH": str(REPO)}
+from helpers import ENV, HANG, REPO, assert_no_traceback, leftovers, make_music, parse_png
 
 
 def run(*args: str, cwd: Path | None = None, timeout: float = HANG) -> subprocess.CompletedProcess:
@@ -29,14 +27,6 @@ def separate(model: Path, *args: str, **kw) -> subprocess.CompletedProcess:
 
 def error_lines(proc) -> list[str]:
     return [line for line in proc.stderr.splitlines() if line.startswith("Error:")]
-
-
-def assert_no_traceback(proc):
-    assert "Traceback" not in proc.stderr, proc.stderr
-
-
-def leftovers(folder: Path) -> list[str]:
-    return sorted(p.name for p in folder.iterdir() if p.name.startswith("."))
 
 
 def test_help_and_version_do_not_import_torch():
@@ -213,7 +203,6 @@ def test_output_images(tiny_model_dir, tmp_path):
     sf.write(src, make_music(3.0), 44100)
     proc = separate(tiny_model_dir, str(src), "-o", str(tmp_path), "--output-image")
     assert proc.returncode == 0, proc.stderr
-    from test_images import parse_png
     from vocal_remover.images import MARGINS, PLOT_HEIGHT, PLOT_WIDTH
 
     for name in ("Input", "Instruments", "Vocals"):

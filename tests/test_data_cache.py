@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-from conftest import DATA, HANG, REPO, make_music
+from helpers import DATA, ENV, HANG, REPO, make_music
 from typer.testing import CliRunner
 
 from vocal_remover.atomic import sha256_file
@@ -21,8 +21,6 @@ from vocal_remover.audio import Resampler, read_audio
 from vocal_remover.data.cache import AudioCache, build_cache, ensure_cache, estimate_offset, params_hash
 from vocal_remover.data.layouts import detect_layout, discover, match_pairs
 from vocal_remover.errors import ConfigError, DataError
-
-ENV = {**os.environ, "PYTHONPATH": str(REPO)}
 
 
 def write(path: Path, audio: np.ndarray, rate: int = 44100, **kw) -> Path:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 import torch
-from conftest import MUSDB_VALID, make_music
+from helpers import MUSDB_VALID, make_music
 from torch.utils.data import DataLoader
 
 from vocal_remover.data import (

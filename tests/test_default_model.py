@@ -11,8 +11,7 @@ import sys
 import numpy as np
 import pytest
 import soundfile as sf
-from conftest import HANG, REPO, musdb_tracks
-from test_cli import ENV, assert_no_traceback
+from helpers import ENV, HANG, REPO, assert_no_traceback, musdb_tracks
 
 from vocal_remover.hub import load_registry, resolve_model
 

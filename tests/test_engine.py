@@ -12,7 +12,7 @@ import pytest
 import soundfile as sf
 import torch
 
-from conftest import REPO
+from helpers import REPO
 from vocal_remover import backends
 from vocal_remover.artifacts import save_model_folder
 from vocal_remover.errors import ConfigError, ModelError

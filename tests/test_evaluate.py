@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 import soundfile as sf
-from conftest import MUSDB_VALID, make_music, musdb_tracks
+from helpers import MUSDB_VALID, make_music, musdb_tracks
 
 from vocal_remover.errors import DataError, ModelError
 from vocal_remover.evaluate import (

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 from safetensors import safe_open
-from test_cli import leftovers
+from helpers import leftovers
 
 from vocal_remover.artifacts import load_model, load_model_folder
 from vocal_remover.errors import ConfigError, ModelError

@@ -2,43 +2,14 @@
 
 from __future__ import annotations
 
-import struct
-import zlib
 from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import parse_png
 
 from vocal_remover.errors import AudioError
 from vocal_remover.images import COLORMAP, SpectrogramAccumulator, save_spectrogram_png, spectrogram_rgb
-
-
-def parse_png(path: Path) -> tuple[np.ndarray, dict[str, str]]:
-    """Decode an 8-bit RGB, non-interlaced PNG with filter type 0 rows; check every CRC."""
-    data = path.read_bytes()
-    assert data[:8] == b"\x89PNG\r\n\x1a\n"
-    pos, chunks = 8, []
-    while pos < len(data):
-        (length,) = struct.unpack(">I", data[pos : pos + 4])
-        kind, body = data[pos + 4 : pos + 8], data[pos + 8 : pos + 8 + length]
-        (crc,) = struct.unpack(">I", data[pos + 8 + length : pos + 12 + length])
-        assert crc == zlib.crc32(kind + body), kind
-        chunks.append((kind, body))
-        pos += 12 + length
-    assert chunks[0][0] == b"IHDR" and chunks[-1] == (b"IEND", b"")
-    w, h, depth, ctype, comp, filt, interlace = struct.unpack(">IIBBBBB", chunks[0][1])
-    assert (depth, ctype, comp, filt, interlace) == (8, 2, 0, 0, 0)
-    raw = zlib.decompress(b"".join(body for kind, body in chunks if kind == b"IDAT"))
-    assert len(raw) == h * (1 + 3 * w)
-    rows = np.frombuffer(raw, np.uint8).reshape(h, 1 + 3 * w)
-    assert np.all(rows[:, 0] == 0)
-    text = {}
-    for kind, body in chunks:
-        if kind == b"iTXt":
-            key, rest = body.split(b"\x00", 1)
-            assert rest[:4] == b"\x00\x00\x00\x00"  # uncompressed, no language/translated key
-            text[key.decode("latin-1")] = rest[4:].decode("utf-8")
-    return rows[:, 1:].reshape(h, w, 3), text
 
 
 def test_png_dimensions_orientation_and_title(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-from conftest import DATA, HANG, REPO, musdb_tracks
+from helpers import DATA, HANG, REPO, musdb_tracks
 
 
 def quick_start() -> str:

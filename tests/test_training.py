@@ -7,7 +7,7 @@ import pytest
 import soundfile as sf
 import torch
 
-from conftest import HANG, make_music
+from helpers import HANG, make_music
 from vocal_remover.model import PRESETS
 from vocal_remover.train.checkpoint import load_checkpoint
 from vocal_remover.train.config import TrainConfig

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import make_music
+from helpers import make_music
 from vocal_remover.artifacts import LoadedModel
 from vocal_remover.model import PRESETS, build_model
 from vocal_remover.separator import Separator

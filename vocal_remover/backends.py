@@ -5,7 +5,7 @@ onnxruntime (vocal_remover.artifacts.onnx_model) from an ONNX export made once p
 the user cache directory (`onnx_cache_file`: keyed by the weights' and configuration's hash, this
 package's version and onnxruntime's version; written under a temporary name, checked against PyTorch,
 then renamed into place); `auto` takes onnx where the network would run in fp32 on the CPU (a CPU
-without native bf16, or `--precision fp32`), where onnxruntime is faster, and torch everywhere else.
+without AMX, or `--precision fp32`), where onnxruntime is faster, and torch everywhere else.
 An ONNX export given as the model always runs in onnxruntime.
 """
 
@@ -55,7 +55,7 @@ def choose_engine(requested: str, *, device_type: str, fp32: bool, onnx_model: b
 
     auto: onnx for an ONNX model; for a model folder, onnx where its network would run in fp32 on the
     CPU and onnxruntime is installed (faster there: see the README), torch otherwise (GPUs, and CPUs
-    with native bf16, where PyTorch's bf16 autocast is faster). Explicit choices are checked."""
+    with AMX, where PyTorch's bf16 autocast is faster). Explicit choices are checked."""
     engine = (requested or "auto").strip().lower()
     if engine not in ENGINES:
         raise ConfigError(f"--engine {requested}", f"expected one of {', '.join(ENGINES)}")

@@ -16,7 +16,8 @@ from helpers import make_music
 from vocal_remover.artifacts import LoadedModel
 from vocal_remover.errors import AudioError, ConfigError
 from vocal_remover.model import PRESETS, build_model
-from vocal_remover.separator import Separator, _OverlapAdd, remove_isolated_vocals
+from vocal_remover.overlap_add import OverlapAdd
+from vocal_remover.separator import Separator, remove_isolated_vocals
 
 
 def _loaded(config=PRESETS["tiny"], seed=0) -> LoadedModel:
@@ -186,8 +187,8 @@ def test_overlap_add_divides_by_the_weight_sum(overlap, tta, shifts):
 
     starts = sorted(start for offset in sep.shift_offsets(stride) for start in range(-offset, n, stride))
     values = np.random.default_rng(0).uniform(-1, 1, len(starts))
-    weighted, weights = np.zeros(n), np.zeros(n)  # computed here independently of _OverlapAdd
-    constant, varying = _OverlapAdd(1), _OverlapAdd(1)
+    weighted, weights = np.zeros(n), np.zeros(n)  # computed here independently of OverlapAdd
+    constant, varying = OverlapAdd(1), OverlapAdd(1)
     for start, value in zip(starts, values):
         lo, hi = max(start, 0), min(start + segment, n)
         weighted[lo:hi] += value * w[lo - start:hi - start]
@@ -221,7 +222,7 @@ def test_bad_options_are_config_errors(kwargs, match):  # noqa: D103
 def test_colliding_track_names_are_made_unique():
     from pathlib import Path
 
-    from vocal_remover.separator import unique_track_names
+    from vocal_remover.outputs import unique_track_names
 
     files = [Path("a/song.wav"), Path("a/song.mp3"), Path("b/song.mp3"), Path("a/other.wav")]
     names = unique_track_names(files)
@@ -296,7 +297,7 @@ def test_shifts_are_deterministic_and_average_shifted_passes(real_mix):
 # -- output names, remix, rates (the library under `separate`) -----------------------------------------
 
 def test_filename_templates_are_checked():
-    from vocal_remover.separator import check_filename_template, output_paths
+    from vocal_remover.outputs import check_filename_template, output_paths
 
     for bad, why in [("{track}_{name}.{ext}", "unknown field"), ("{track}.{ext}", "{stem}"),
                      ("/abs/{stem}.{ext}", "relative"), ("../{stem}.{ext}", "relative"),

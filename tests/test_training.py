@@ -113,7 +113,7 @@ def test_ddp_two_processes_match_one_process_with_the_same_global_batch(stems_di
     import subprocess
     import sys
 
-    from conftest import REPO
+    from helpers import REPO
 
     model = PRESETS["tiny"].replace(norm="frame", dropout=0.0).to_dict()
     (tmp_path / "model.json").write_text(json.dumps(model))
@@ -312,7 +312,7 @@ def test_ctrl_c_or_sigterm_saves_a_checkpoint_to_resume_from(stems_dir, tmp_path
     import subprocess
     import sys
 
-    from conftest import REPO
+    from helpers import REPO
 
     run_dir = tmp_path / "run"
     proc = subprocess.Popen([sys.executable, "-m", "vocal_remover",

@@ -156,8 +156,9 @@ def separate(
     """Separate songs into instrumental and vocals. Prints the written paths, one per line."""
     from vocal_remover.audio import check_mp3_bitrate
     from vocal_remover.errors import VocalRemoverError
-    from vocal_remover.separator import (STEMS, Separator, check_filename_template, check_output_collisions,
-                                         find_inputs, output_paths, unique_track_names, vocals_gain_factor)
+    from vocal_remover.outputs import (check_filename_template, check_output_collisions, find_inputs, output_paths,
+                                       unique_track_names)
+    from vocal_remover.separator import STEMS, Separator, vocals_gain_factor
 
     # Options first: a bad one is a usage error before any file is looked at or any model loaded.
     check_filename_template(filename)

@@ -106,6 +106,21 @@ def test_attention_scores_chain_realformer_style():
     assert torch.allclose(chained, plain + prev, atol=1e-6)
 
 
+def test_export_safe_attention_matches_the_default_path():
+    """Exports gather from the whole position table instead of the window's slice: the same scores and output."""
+    from vocal_remover.model.attention import make_export_safe
+
+    torch.manual_seed(0)
+    attn = MultibandFrameAttention(16, num_bands=2, max_cropsize=32).eval()
+    for width in (3, 16, 40):  # shorter than, half of and longer than max_cropsize
+        x = torch.randn(2, width, 16)
+        with torch.no_grad():
+            out, scores = attn(x)
+            safe_out, safe_scores = make_export_safe(attn)(x)
+        attn.export_safe = False
+        assert torch.allclose(safe_scores, scores, atol=1e-6) and torch.allclose(safe_out, out, atol=1e-6)
+
+
 def test_score_chain_is_shared_across_levels():
     """One encoder chain: the deepest primer encoder receives the scores of the first level."""
     torch.manual_seed(0)

@@ -11,6 +11,7 @@ An ONNX export given as the model always runs in onnxruntime.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
 import json
@@ -20,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from vocal_remover import __version__
 from vocal_remover.artifacts.onnx_model import EXPORT_HINT, OnnxMaskModel
-from vocal_remover.atomic import atomic_path, sha256_file
+from vocal_remover.atomic import atomic_path, sha256_file, write_text_atomic
 from vocal_remover.errors import ConfigError, ModelError
 
 if TYPE_CHECKING:
@@ -150,8 +151,6 @@ def build_onnx_cache(model: torch.nn.Module, metadata: dict[str, Any], cache_fil
                                                 f"(limit {PARITY_LIMIT:g})")
         return diff
     except ModelError as exc:
-        try:
-            failure_marker(cache_file).write_text(exc.why + "\n", encoding="utf-8")
-        except OSError:
-            pass
+        with contextlib.suppress(OSError):  # without a marker, auto just tries again next time
+            write_text_atomic(failure_marker(cache_file), exc.why + "\n")
         raise

@@ -1,4 +1,4 @@
-"""Model folders: round trip, half precision, strict loading; where a source's weights come from."""
+"""Model folders: round trip, half precision, strict loading."""
 
 from __future__ import annotations
 
@@ -131,32 +131,3 @@ def test_saved_folder_has_the_permissions_the_umask_allows(tiny, tmp_path):
         os.umask(old)
     assert folder.stat().st_mode & 0o777 == 0o755
     assert {p.stat().st_mode & 0o777 for p in folder.iterdir()} == {0o644}
-
-
-def test_resolve_source_tells_runs_checkpoints_and_folders_apart(tiny, tmp_path):
-    from vocal_remover.artifacts import resolve_source
-    from vocal_remover.train.checkpoint import save_checkpoint
-
-    state = {"model_config": tiny.config.to_dict(), "model": tiny.state_dict(), "step": 0}
-    save_checkpoint(state, tmp_path / "run" / "checkpoints" / "last.pt")
-    run = resolve_source(tmp_path / "run")  # no best.pt yet: falls back to last.pt
-    assert (run.kind, run.path.name) == ("run", "last.pt") and run.model_config() == tiny.config
-    loaded = run.load()
-    assert not loaded.trained and loaded.training == {"source": str(run.path), "steps": 0}  # step 0: untrained
-    checkpoint = resolve_source(str(run.path))
-    assert (checkpoint.kind, checkpoint.path) == ("checkpoint", run.path)
-    folder = save_model_folder(tiny, tmp_path / "m", trained=True)
-    source = resolve_source(folder)
-    assert source.kind == "folder" and source.model_config() == tiny.config
-    loaded = source.load()
-    assert loaded.trained and loaded.training == {"source": str(folder)}
-    assert all(torch.equal(v, tiny.state_dict()[k]) for k, v in loaded.model.state_dict().items())
-
-    (tmp_path / "m.onnx").write_bytes(b"onnx")
-    with pytest.raises(ModelError, match="ONNX export cannot be exported again or trained from"):
-        resolve_source(tmp_path / "m.onnx")
-    with pytest.raises(ModelError, match="no such file or folder"):
-        resolve_source(tmp_path / "default")  # a Path is never a registry name
-    run.path.unlink()
-    with pytest.raises(ModelError, match="no best.pt or last.pt"):
-        resolve_source(tmp_path / "run")

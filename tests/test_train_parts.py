@@ -1,4 +1,4 @@
-"""Training building blocks that need no data: schedule, strategies, checkpoints, config."""
+"""Training building blocks that need no data: schedule, strategies, checkpoints, sources, config."""
 
 from __future__ import annotations
 
@@ -65,6 +65,37 @@ def test_checkpoint_round_trip_and_errors(tmp_path):
     torch.save({"hello": 1}, tmp_path / "other.pt")
     with pytest.raises(ModelError, match="not a vocal-remover"):
         load_checkpoint(tmp_path / "other.pt")
+
+
+def test_resolve_source_tells_runs_checkpoints_and_folders_apart(tmp_path):
+    from vocal_remover.artifacts import save_model_folder
+    from vocal_remover.train.source import resolve_source
+
+    torch.manual_seed(0)
+    tiny = build_model("tiny").eval()
+    state = {"model_config": tiny.config.to_dict(), "model": tiny.state_dict(), "step": 0}
+    save_checkpoint(state, tmp_path / "run" / "checkpoints" / "last.pt")
+    run = resolve_source(tmp_path / "run")  # no best.pt yet: falls back to last.pt
+    assert (run.kind, run.path.name) == ("run", "last.pt") and run.model_config() == tiny.config
+    loaded = run.load()
+    assert not loaded.trained and loaded.training == {"source": str(run.path), "steps": 0}  # step 0: untrained
+    checkpoint = resolve_source(str(run.path))
+    assert (checkpoint.kind, checkpoint.path) == ("checkpoint", run.path)
+    folder = save_model_folder(tiny, tmp_path / "m", trained=True)
+    source = resolve_source(folder)
+    assert source.kind == "folder" and source.model_config() == tiny.config
+    loaded = source.load()
+    assert loaded.trained and loaded.training == {"source": str(folder)}
+    assert all(torch.equal(v, tiny.state_dict()[k]) for k, v in loaded.model.state_dict().items())
+
+    (tmp_path / "m.onnx").write_bytes(b"onnx")
+    with pytest.raises(ModelError, match="ONNX export cannot be exported again or trained from"):
+        resolve_source(tmp_path / "m.onnx")
+    with pytest.raises(ModelError, match="no such file or folder"):
+        resolve_source(tmp_path / "default")  # a Path is never a registry name
+    run.path.unlink()
+    with pytest.raises(ModelError, match="no best.pt or last.pt"):
+        resolve_source(tmp_path / "run")
 
 
 def test_train_config_curriculum_and_validation():

@@ -1,11 +1,13 @@
-"""Model artifacts: what a model is on disk, how it is loaded and saved, and where its weights come from.
+"""Model artifacts: what a model is on disk, and how it is loaded and saved.
 
     format.py      file names, config.json metadata, `LoadedModel` (the leaf everything else imports)
     card.py        the model card (README.md) of every artifact
     folder.py      model folders, run with torch: strict loading, atomic saving
     onnx_model.py  ONNX exports, run with onnxruntime (imported only when one is loaded)
     load.py        `load_model`: any artifact from a local path
-    source.py      `resolve_source`: a run, a checkpoint or a model folder, for export and training
+
+Where the weights of an export or a training run come from (a run, a checkpoint, a model folder) is told
+by vocal_remover.train.source.
 
 Import-light: torch, numpy and onnxruntime are imported by the functions that need them.
 """
@@ -21,8 +23,6 @@ from vocal_remover.artifacts.format import (
     read_model_config,
 )
 from vocal_remover.artifacts.load import is_onnx_path, load_model
-from vocal_remover.artifacts.source import LoadedSource, ModelSource, resolve_source
 
-__all__ = ["CARD_NAME", "CONFIG_NAME", "FORMAT_VERSION", "ONNX_NAME", "WEIGHTS_NAME", "LoadedModel", "LoadedSource",
-           "ModelSource", "is_onnx_path", "load_model", "load_model_folder", "read_model_config", "resolve_source",
-           "save_model_folder"]
+__all__ = ["CARD_NAME", "CONFIG_NAME", "FORMAT_VERSION", "ONNX_NAME", "WEIGHTS_NAME", "LoadedModel", "is_onnx_path",
+           "load_model", "load_model_folder", "read_model_config", "save_model_folder"]

@@ -3,8 +3,8 @@
 A model folder holds `config.json` (format version, provenance and the network's configuration),
 `model.safetensors` (the weights) and `README.md` (the model card). An ONNX export holds `model.onnx`,
 with the same metadata stored in the file, and, as a folder, `config.json` and `README.md` beside it.
-Every module that names one of these files takes the name from here. A leaf: nothing here imports
-the rest of the package, so every other module may import it.
+Every module that names one of these files takes the name from here. A leaf (it imports only the
+package's errors, and the model configuration when parsing), so every other module may import it.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from vocal_remover import __version__
 from vocal_remover.errors import ConfigError, ModelError
@@ -22,7 +22,6 @@ from vocal_remover.errors import ConfigError, ModelError
 if TYPE_CHECKING:
     import torch
 
-    from vocal_remover.artifacts.onnx_model import OnnxMaskModel
     from vocal_remover.model.config import ModelConfig
 
 FORMAT_VERSION = 1  # of config.json; a reader refuses any other
@@ -40,11 +39,18 @@ ONNX_OUTPUT_NAME = "mask"  # (batch, out_channels, bins, frames) float32 in (0, 
 ONNX_METADATA_KEY = "vocal_remover_config"  # the config.json content, stored in the .onnx file
 
 
+class MaskNetwork(Protocol):
+    """A magnitude-to-mask network run outside torch (artifacts.onnx_model.OnnxMaskModel), called like the
+    torch module: (B, 2, bins, W) magnitudes in, a mask in (0, 1) out."""
+
+    def __call__(self, magnitude: torch.Tensor) -> torch.Tensor: ...
+
+
 @dataclass
 class LoadedModel:
     """A network ready to run, with the configuration and metadata it was saved with."""
 
-    model: torch.nn.Module | OnnxMaskModel  # a torch module in eval mode, or an ONNX network (same call)
+    model: torch.nn.Module | MaskNetwork  # a torch module in eval mode, or an ONNX export
     config: ModelConfig
     metadata: dict[str, Any] = field(default_factory=dict)
     path: Path | None = None

@@ -239,7 +239,7 @@ def _run(ctx: typer.Context, mode: str, params: dict[str, Any]) -> None:
 
 def _config_of(source: Path) -> dict:
     """The model config of a checkpoint, run directory or model folder."""
-    from vocal_remover.artifacts.source import resolve_source
+    from vocal_remover.train.source import resolve_source
 
     return resolve_source(Path(source)).model_config().to_dict()
 

@@ -1,6 +1,6 @@
 """Release artifacts: `vocal-remover export`.
 
-Sources (vocal_remover.artifacts.source): a training run directory (its `checkpoints/best.pt`, falling
+Sources (vocal_remover.train.source): a training run directory (its `checkpoints/best.pt`, falling
 back to `last.pt`, or `last.pt`), a training checkpoint file, a model folder, or a registry name / Hub
 id (resolved like `-m`).
 

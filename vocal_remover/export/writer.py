@@ -18,7 +18,7 @@ from vocal_remover.artifacts.format import (
     metadata_json,
     model_metadata,
 )
-from vocal_remover.artifacts.source import LoadedSource, resolve_source
+from vocal_remover.train.source import LoadedSource, resolve_source
 from vocal_remover.atomic import atomic_dir, atomic_path
 from vocal_remover.errors import ConfigError, ModelError
 from vocal_remover.export.networks import export_onnx, export_torchscript, load_torchscript

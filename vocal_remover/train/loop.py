@@ -163,7 +163,7 @@ class Trainer:
     # -- setup -------------------------------------------------------------------------------
 
     def _load_initial_weights(self, source: str) -> None:
-        from vocal_remover.artifacts.source import resolve_source
+        from vocal_remover.train.source import resolve_source
         from vocal_remover.errors import ModelError
 
         state = resolve_source(Path(source)).load().model.state_dict()

@@ -17,9 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from vocal_remover.artifacts.format import jsonable
+from vocal_remover.artifacts.folder import load_model_folder
+from vocal_remover.artifacts.format import jsonable, read_model_config
 from vocal_remover.artifacts.load import is_onnx_path
 from vocal_remover.errors import ConfigError, ModelError
+from vocal_remover.train.checkpoint import find_run_checkpoint, load_checkpoint, model_from_checkpoint
 
 if TYPE_CHECKING:
     import torch
@@ -36,9 +38,7 @@ class ModelSource:
 
     def model_config(self) -> ModelConfig:
         """The network's configuration, without building the network."""
-        from vocal_remover.artifacts.format import read_model_config
         from vocal_remover.model.config import ModelConfig
-        from vocal_remover.train.checkpoint import load_checkpoint
 
         if self.kind == "folder":
             return read_model_config(self.path)[0]
@@ -47,14 +47,10 @@ class ModelSource:
     def load(self) -> LoadedSource:
         """The network (eval mode, CPU, float32) and its provenance."""
         if self.kind == "folder":
-            from vocal_remover.artifacts.folder import load_model_folder
-
             loaded = load_model_folder(self.path)
             training = dict(loaded.metadata.get("training") or {})
             training.setdefault("source", str(self.path))
             return LoadedSource(self, loaded.model.float().eval(), loaded.trained, training)
-        from vocal_remover.train.checkpoint import load_checkpoint, model_from_checkpoint
-
         state = load_checkpoint(self.path)
         model = model_from_checkpoint(state)
         training = checkpoint_provenance(state, self.path)
@@ -88,8 +84,6 @@ def resolve_source(source: str | Path, *, which: str = "best", offline: bool = F
                                     "checkpoint or model folder it was made from")
     if path.is_dir():
         if (path / "checkpoints").is_dir():
-            from vocal_remover.train.checkpoint import find_run_checkpoint
-
             return ModelSource("run", find_run_checkpoint(path, which))
         return ModelSource("folder", path)
     if path.is_file():

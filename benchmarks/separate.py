@@ -4,7 +4,7 @@ Each measurement runs in a fresh child process (so peak RSS is that run's own), 
 generated stereo 44.1 kHz WAV file to WAV through `Separator.separate_file`, the code path of
 `vocal-remover separate`. Models are untrained presets (speed does not depend on the weights).
 
-    python benchmarks/separate.py                       # the README table: speed + memory vs length
+    python benchmarks/separate.py                       # docs/benchmarks.md: speed + memory vs length
     python benchmarks/separate.py --presets tiny --seconds 60 --skip-memory
     python benchmarks/separate.py --presets default --seconds 180 --batch-sizes 1,2,4 --skip-memory
 

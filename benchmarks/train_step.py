@@ -8,7 +8,7 @@ Variants (each a fresh model with the same seed, AdamW, L1 on the masked input):
   fp32-up     the decoder's bilinear upsample computed in float32 under autocast (its half-precision CUDA
               backward uses half-precision atomics)
   cudnn-bm    torch.backends.cudnn.benchmark on
-Then a profile of the project's step (top CUDA kernels by time). Measured on an H200 (README): 0.98x and
+Then a profile of the project's step (top CUDA kernels by time). Measured on an H200 (docs/benchmarks.md): 0.98x and
 0.99x, so neither candidate is in the project.
 """
 

@@ -55,7 +55,7 @@ def choose_engine(requested: str, *, device_type: str, fp32: bool, onnx_model: b
     """"torch" or "onnx" for `--engine` `requested` (auto, torch, onnx).
 
     auto: onnx for an ONNX model; for a model folder, onnx where its network would run in fp32 on the
-    CPU and onnxruntime is installed (faster there: see the README), torch otherwise (GPUs, and CPUs
+    CPU and onnxruntime is installed (faster there: see docs/design.md, "Engines"), torch otherwise (GPUs, and CPUs
     with AMX, where PyTorch's bf16 autocast is faster). Explicit choices are checked."""
     engine = (requested or "auto").strip().lower()
     if engine not in ENGINES:

@@ -1,6 +1,6 @@
 """Dataset layouts: detecting how a folder of music is organised and listing its tracks.
 
-Four layouts (see the README, "Datasets and the cache"):
+Four layouts (see docs/training.md, "Datasets and the cache"):
 
 * ``stems``  one folder per track, one file per stem: ``vocals.*`` plus ``accompaniment.*`` /
   ``instrumental.*`` (or several non-vocal stems such as ``drums``, ``bass``, ``other`` that are summed);

@@ -7,7 +7,7 @@ Layout of a cache folder::
     CACHE/shards/<id>.json     the track's record (the resume journal), written after its shard
     CACHE/.lock                held while a build runs (a second build into the same folder is refused)
 
-Why audio and not spectrograms: see the README ("Datasets and the cache") and `benchmarks/cache.py`.
+Why audio and not spectrograms: see docs/design.md (the cache format) and `benchmarks/cache.py`.
 int16 PCM with one scale per stem (peak / 32767, so nothing clips, not even summed stems over full scale)
 is 4.0x smaller than the seed's complex64 STFT patches and the STFT costs milliseconds on the training
 device.

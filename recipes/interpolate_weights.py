@@ -30,6 +30,14 @@ def interpolate(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor], alpha: f
     return out
 
 
+def load_same_config(sources: list[str]) -> list:
+    """Load every source (model folder, run, checkpoint); all must share one model configuration."""
+    loaded = [resolve_source(s).load() for s in sources]
+    if any(m.model.config.to_dict() != loaded[0].model.config.to_dict() for m in loaded[1:]):
+        raise SystemExit("error: the models have different configurations")
+    return loaded
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("base")
@@ -37,9 +45,7 @@ def main() -> None:
     parser.add_argument("--alpha", default="0.25,0.5,0.75", help="comma-separated weights of FINETUNED")
     parser.add_argument("-o", "--out", required=True, type=Path)
     args = parser.parse_args()
-    base, tuned = resolve_source(args.base).load(), resolve_source(args.finetuned).load()
-    if base.model.config.to_dict() != tuned.model.config.to_dict():
-        raise SystemExit("error: the two models have different configurations")
+    base, tuned = load_same_config([args.base, args.finetuned])
     base_state = {k: v.clone() for k, v in base.model.state_dict().items()}
     tuned_state = tuned.model.state_dict()
     model = base.model

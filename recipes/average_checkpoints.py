@@ -1,0 +1,49 @@
+"""The uniform average of several checkpoints of one run (a "model soup" along the trajectory, as in SWA).
+
+    python recipes/average_checkpoints.py runs/v4/B/checkpoints/step-000600.pt ... -o runs/v4/avg
+
+writes one fp16 model folder holding the mean of every float tensor (BatchNorm running statistics too; the
+checkpoints are close in weight space, so their mean statistics stand in for recomputed ones). Validation on
+14 short clips moves by +-0.3 dB from one checkpoint to the next of a CPU run with batches of 4 crops; the
+average of the last few smooths that noise in the weights instead of picking the luckiest checkpoint.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import torch
+
+from interpolate_weights import load_same_config
+from vocal_remover.artifacts import save_model_folder
+
+
+def average(states: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
+    """Mean of the float tensors; integer ones (BatchNorm's batch counters) are taken from the last state."""
+    out = {}
+    for name, last in states[-1].items():
+        if last.is_floating_point():
+            out[name] = (sum(s[name].double() for s in states) / len(states)).to(last.dtype)
+        else:
+            out[name] = last.clone()
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("sources", nargs="+", help="checkpoints, runs or model folders of one configuration")
+    parser.add_argument("-o", "--out", required=True, type=Path)
+    args = parser.parse_args()
+    if len(args.sources) < 2:
+        raise SystemExit("error: give at least two checkpoints to average")
+    loaded = load_same_config(args.sources)
+    model = loaded[-1].model
+    model.load_state_dict(average([m.model.state_dict() for m in loaded]))
+    training = {"average_of": [str(s) for s in args.sources],
+                **{k: v for k, v in loaded[-1].training.items() if k in ("data", "steps", "command")}}
+    print(save_model_folder(model, args.out, trained=True, training=training, half=True, overwrite=True))
+
+
+if __name__ == "__main__":
+    main()

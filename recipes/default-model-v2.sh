@@ -6,6 +6,8 @@
 #   recipes/default-model-v2.sh long ARM  # continue ARM (a run folder) on DATA_LONG for LONG_MINUTES
 #   recipes/default-model-v2.sh pair      # light mix against a control, side by side (session 2)
 #   recipes/default-model-v2.sh soup      # session 3: finetune on the real pairs, then interpolate the weights
+#   recipes/default-model-v2.sh wave      # session 4: spectral-only against + waveform L1, side by side
+#   recipes/default-model-v2.sh wave_continue RUN  # session 4: continue RUN, then average its last checkpoints
 #
 # Every session continues from the packaged model (vocal_remover/models/default), so training accumulates
 # across sessions; the packaged model is replaced only when validation improves (see recipes/README.md).
@@ -135,6 +137,37 @@ soup() {
   for set in "$SHARED/musdb7/valid" "$WORK/eir-valid"; do
     $VR evaluate "$set" -m "$base" $(printf -- '-m %s ' "$RUNS"/soup/alpha-*) --bss off --json -q \
         > "$RUNS/evaluate-soup-$(basename "$set").json"
+  done
+}
+
+# Session 4 (recipes/README.md): the loss, not the data. Two arms side by side from the packaged model, one thread
+# and 45 minutes each, on the real pairs (EIR weighted 0.25 against MUSDB) with a sprinkle of MIR-1K, no mixup and
+# half of the examples real pairs: spectral L1 alone against spectral + waveform L1 (weight 0.2, the
+# instrumental rebuilt with the mixture's phase; the waveform term is then about 4x the spectral one).
+DATA_WAVE=(--data "$CACHE/musdb7-train" --data "$CACHE/eir-train" --data "$CACHE/mir1k" --data-weights 1,0.25,0.035)
+WAVE_COMMON=(--batch-size 4 --cropsizes 256 --precision bf16 --steps 0 --warmup 30 --val-every 150
+             --checkpoint-every 150 --keep-last 10 --augment mixup_prob=0,voxaug_prob=0.5 --progress json)
+wave() {
+  export OMP_NUM_THREADS=1
+  local opts=(--checkpoint "$HERE/../vocal_remover/models/default" "${DATA_WAVE[@]}" "${VALIDATION[@]}"
+              "${WAVE_COMMON[@]}" --lr 1e-4 --max-minutes "${WAVE_MINUTES:-45}")
+  $VR finetune "${opts[@]}" --wave-weight 0 --run-dir "$RUNS/spectral" 2>"$RUNS/spectral.log" &
+  $VR finetune "${opts[@]}" --wave-weight 0.2 --run-dir "$RUNS/wave" 2>"$RUNS/wave.log" &
+  wait
+}
+
+# Continue a run (the winner of `wave`) at half the LR, then average its last four checkpoints
+# (recipes/average_checkpoints.py) and evaluate the packaged model, the run's end and the average in one run per set.
+wave_continue() {
+  local run=${1:?which run folder to continue} out="$RUNS/continued"
+  $VR finetune --checkpoint "$run" "${DATA_WAVE[@]}" "${VALIDATION[@]}" "${WAVE_COMMON[@]}" --lr 5e-5 \
+      --wave-weight "${WAVE_WEIGHT:-0.2}" --max-minutes "${CONTINUE_MINUTES:-60}" --run-dir "$out" 2>"$out.log"
+  $VR export "$out" -o "$RUNS/continued-last" --fp16 --overwrite
+  $PY "$HERE/average_checkpoints.py" $(ls "$out"/checkpoints/step-*.pt | tail -n 4) \
+      -o "$RUNS/continued-avg"
+  for set in "$SHARED/musdb7/valid" "$WORK/eir-valid"; do
+    $VR evaluate "$set" -m "$HERE/../vocal_remover/models/default" -m "$RUNS/continued-last" -m "$RUNS/continued-avg" \
+        --precision fp32 --engine torch --bss off --json -q > "$RUNS/evaluate-continued-$(basename "$set").json"
   done
 }
 

@@ -44,3 +44,17 @@ def test_nyquist_bin_reuses_its_neighbours_mask():
     full = full_band_mask(mask)
     assert full.shape == (1, 2, 1025, 5)
     assert torch.equal(full[:, :, 1024], mask[:, :, 1023])
+
+
+def test_window_made_under_inference_mode_still_trains():
+    """Separating (inference mode) before training in one process must not poison the cached STFT window:
+    the waveform loss backpropagates through istft, which saves the window for backward."""
+    from vocal_remover.spec import _WINDOWS, istft, stft
+
+    _WINDOWS.clear()
+    audio = torch.randn(1, 2, 4096, generator=torch.Generator().manual_seed(0))
+    with torch.inference_mode():
+        stft(audio, 512, 128)
+    spec = stft(audio, 512, 128).detach().requires_grad_(True)
+    istft(spec, 512, 128, audio.shape[-1]).abs().sum().backward()
+    assert spec.grad is not None and torch.isfinite(spec.grad).all() and spec.grad.abs().sum() > 0

@@ -14,7 +14,10 @@ _WINDOWS: dict[tuple[int, str], torch.Tensor] = {}
 def _window(n_fft: int, device: torch.device) -> torch.Tensor:
     key = (n_fft, str(device))
     if key not in _WINDOWS:
-        _WINDOWS[key] = torch.hann_window(n_fft, device=device)
+        # Made outside inference mode even when first asked for under it (separation, validation): an
+        # inference tensor in the cache could not be saved for backward by a later training step's istft.
+        with torch.inference_mode(False):
+            _WINDOWS[key] = torch.hann_window(n_fft, device=device)
     return _WINDOWS[key]
 
 

@@ -345,7 +345,9 @@ def finetune(
     llrd_decay: float = typer.Option(0.8, "--llrd-decay", metavar="F",
                                      help="Per-layer LR factor for --strategy llrd."),
     last_n: int = typer.Option(1, "--last-n", metavar="N", help="Levels trained by --strategy last-n-decoders."),
-    wave_weight: float = typer.Option(0.0, "--wave-weight", metavar="W", help="Weight of a waveform L1 term."),
+    wave_weight: float = typer.Option(0.2, "--wave-weight", metavar="W",
+                                       help="Weight of the waveform L1 term (instrumental rebuilt with the "
+                                            "mixture's phase) beside the spectral L1; 0: spectral only."),
     voxaug: bool = typer.Option(True, "--voxaug/--no-voxaug", help="Remix any vocal over any accompaniment."),
     augment: str = typer.Option("", "--augment", metavar="NAME=V,...", show_default=False,
                                 help="Augmentation overrides, e.g. vocal_pan_prob=0.5,instrumental_gain_db=-3:3 "

@@ -83,7 +83,9 @@ class TrainConfig:
     strategy: str = "full"
     llrd_decay: float = 0.8
     last_n: int = 1
-    wave_weight: float = 0.0
+    # Waveform L1 beside the spectral one: global SDR is a waveform metric, and at equal steps this term
+    # raised validation SDR where the spectral loss alone lowered it (recipes/README.md, session 4).
+    wave_weight: float = 0.2
     voxaug: bool = True
     # Overrides of AugmentConfig fields (data/augment.py), e.g. {"vocal_pan_prob": 0.5}.
     augment: dict[str, Any] = field(default_factory=dict)

@@ -11,6 +11,7 @@ average of the last few smooths that noise in the weights instead of picking the
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 import torch
@@ -40,8 +41,11 @@ def main() -> None:
     loaded = load_same_config(args.sources)
     model = loaded[-1].model
     model.load_state_dict(average([m.model.state_dict() for m in loaded]))
-    training = {"average_of": [str(s) for s in args.sources],
-                **{k: v for k, v in loaded[-1].training.items() if k in ("data", "steps", "command")}}
+    training = {**{k: v for k, v in loaded[-1].training.items()
+                   if k in ("data", "steps", "command", "train_config", "package_version")},
+                "average_of": [str(s) for s in args.sources],
+                "source": f"mean of {len(args.sources)} checkpoints (average_of)",
+                "exported_with": "python recipes/average_checkpoints.py " + " ".join(sys.argv[1:])}
     print(save_model_folder(model, args.out, trained=True, training=training, half=True, overwrite=True))
 
 

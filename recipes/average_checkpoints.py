@@ -1,6 +1,7 @@
 """The uniform average of several checkpoints of one run (a "model soup" along the trajectory, as in SWA).
 
     python recipes/average_checkpoints.py runs/v4/B/checkpoints/step-000600.pt ... -o runs/v4/avg
+    python recipes/average_checkpoints.py --run runs/v4/B --last 4 -o runs/v4/avg
 
 writes one fp16 model folder holding the mean of every float tensor (BatchNorm running statistics too; the
 checkpoints are close in weight space, so their mean statistics stand in for recomputed ones). Validation on
@@ -11,6 +12,7 @@ average of the last few smooths that noise in the weights instead of picking the
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -31,11 +33,32 @@ def average(states: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
     return out
 
 
+def last_checkpoints(run: Path, count: int) -> list[str]:
+    """The run's final step checkpoint and the newest others before it, at least half a checkpoint interval apart
+    (a run that ends just after a periodic checkpoint leaves two near-identical files; one of them is enough)."""
+    files = sorted((run / "checkpoints").glob("step-*.pt"), key=lambda f: int(f.stem.split("-")[1]))
+    if not files:
+        raise SystemExit(f"error: no step checkpoints in {run / 'checkpoints'}")
+    config = json.loads((run / "config.json").read_text())
+    gap = max(1, int(config.get("train", config).get("checkpoint_every", 100)) // 2)
+    chosen = [files[-1]]
+    for f in reversed(files[:-1]):
+        if len(chosen) == count:
+            break
+        if int(chosen[-1].stem.split("-")[1]) - int(f.stem.split("-")[1]) >= gap:
+            chosen.append(f)
+    return [str(f) for f in reversed(chosen)]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("sources", nargs="+", help="checkpoints, runs or model folders of one configuration")
+    parser.add_argument("sources", nargs="*", help="checkpoints, runs or model folders of one configuration")
+    parser.add_argument("--run", type=Path, help="instead of SOURCES: the last --last step checkpoints of this run")
+    parser.add_argument("--last", type=int, default=4, help="how many checkpoints --run takes (default 4)")
     parser.add_argument("-o", "--out", required=True, type=Path)
     args = parser.parse_args()
+    if args.run is not None:
+        args.sources = last_checkpoints(args.run, args.last)
     if len(args.sources) < 2:
         raise SystemExit("error: give at least two checkpoints to average")
     loaded = load_same_config(args.sources)

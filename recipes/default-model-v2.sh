@@ -163,7 +163,7 @@ wave_continue() {
   $VR finetune --checkpoint "$run" "${DATA_WAVE[@]}" "${VALIDATION[@]}" "${WAVE_COMMON[@]}" --lr 5e-5 \
       --wave-weight "${WAVE_WEIGHT:-0.2}" --max-minutes "${CONTINUE_MINUTES:-60}" --run-dir "$out" 2>"$out.log"
   $VR export "$out" -o "$RUNS/continued-last" --fp16 --overwrite
-  $PY "$HERE/average_checkpoints.py" $(ls "$out"/checkpoints/step-*.pt | tail -n 4) \
+  $PY "$HERE/average_checkpoints.py" --run "$out" --last 4 \
       -o "$RUNS/continued-avg"
   for set in "$SHARED/musdb7/valid" "$WORK/eir-valid"; do
     $VR evaluate "$set" -m "$HERE/../vocal_remover/models/default" -m "$RUNS/continued-last" -m "$RUNS/continued-avg" \

@@ -434,3 +434,39 @@ def test_two_validation_sets_and_augment_overrides_via_the_cli(stems_dir, tmp_pa
         r = runner.invoke(app, args[:-4] + ["--augment", bad, "--run-dir", str(tmp_path / "bad")])
         assert r.exit_code == 2 and message in r.output and "Traceback" not in r.output, (bad, r.output)
     assert not (tmp_path / "bad").exists()
+
+
+def test_a_run_folder_deleted_under_a_live_run_is_a_one_line_error(stems_dir, tmp_path):
+    import shutil
+
+    from typer.testing import CliRunner
+
+    from vocal_remover.cli import app
+    from vocal_remover.errors import ConfigError
+
+    run = tmp_path / "gone"
+
+    def delete_at_step_one(event):
+        if event.kind == "step" and event.step == 1:
+            shutil.rmtree(run)
+
+    with pytest.raises(ConfigError, match="was removed while training"):
+        Trainer(_config(stems_dir, run), callback=delete_at_step_one).run()
+    assert not run.exists()  # nothing was re-created half-way
+
+    # Through the CLI, in its own process: delete the folder once the first checkpoint is there.
+    import subprocess
+    import sys
+    import time
+
+    args = tiny_args(stems_dir, run, "--steps", "100000", "--checkpoint-every", "5", "--progress", "none")
+    proc = subprocess.Popen([sys.executable, "-m", "vocal_remover", *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + HANG
+    while not (run / "checkpoints" / "last.pt").exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    shutil.rmtree(run)
+    out, err = proc.communicate(timeout=HANG)
+    assert proc.returncode not in (0, None), err
+    assert "was removed while training" in err and "Traceback" not in err, err
+    assert not run.exists()

@@ -34,7 +34,7 @@ from vocal_remover.train.adversarial import AdversarialObjective
 from vocal_remover.train.checkpoint import load_checkpoint, save_checkpoint
 from vocal_remover.train.config import TrainConfig
 from vocal_remover.train.objectives import Objective, PretrainObjective, SupervisedObjective
-from vocal_remover.train.run_log import RunLog
+from vocal_remover.train.run_log import RunLog, require_run_dir
 from vocal_remover.train.schedule import lr_at, lr_factor
 from vocal_remover.train.strategies import param_groups
 from vocal_remover.train.validation import Validation
@@ -268,6 +268,7 @@ class Trainer:
     def _save(self, best: bool = False) -> None:
         if not self.dist.is_main:
             return
+        require_run_dir(self.run_dir)
         folder = self.run_dir / "checkpoints"
         state = self._state()
         path = save_checkpoint(state, folder / f"step-{self.step:08d}.pt")

@@ -8,7 +8,15 @@ import os
 from pathlib import Path
 from typing import Any
 
+from vocal_remover.errors import ConfigError
 from vocal_remover.train.config import TrainConfig
+
+
+def require_run_dir(run_dir: Path) -> None:
+    """A run folder deleted under a live run is the user's doing: say so in one line instead of a traceback
+    from whichever write notices first (the metrics log or a checkpoint)."""
+    if not run_dir.is_dir():
+        raise ConfigError(f"run folder {run_dir}", "was removed while training; nothing more can be saved there")
 
 
 class RunLog:
@@ -29,6 +37,7 @@ class RunLog:
         """A record with "kind" (train, skip, plan, validation) and "step"; numbers go to the other sinks too."""
         if self.path is None:
             return
+        require_run_dir(self.path.parent)
         with open(self.path, "a", encoding="utf-8") as f:
             f.write(json.dumps(record) + "\n")
         if self.tb is not None:

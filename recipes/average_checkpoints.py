@@ -36,16 +36,16 @@ def average(states: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
 def last_checkpoints(run: Path, count: int) -> list[str]:
     """The run's final step checkpoint and the newest others before it, at least half a checkpoint interval apart
     (a run that ends just after a periodic checkpoint leaves two near-identical files; one of them is enough)."""
-    files = sorted((run / "checkpoints").glob("step-*.pt"), key=lambda f: int(f.stem.split("-")[1]))
+    def step_of(f: Path) -> int:
+        return int(f.stem.split("-")[1])  # step-00000600.pt
+
+    files = sorted((run / "checkpoints").glob("step-*.pt"), key=step_of)
     if not files:
         raise SystemExit(f"error: no step checkpoints in {run / 'checkpoints'}")
-    config = json.loads((run / "config.json").read_text())
-    gap = max(1, int(config.get("train", config).get("checkpoint_every", 100)) // 2)
+    gap = max(1, json.loads((run / "config.json").read_text())["train"]["checkpoint_every"] // 2)
     chosen = [files[-1]]
     for f in reversed(files[:-1]):
-        if len(chosen) == count:
-            break
-        if int(chosen[-1].stem.split("-")[1]) - int(f.stem.split("-")[1]) >= gap:
+        if len(chosen) < count and step_of(chosen[-1]) - step_of(f) >= gap:
             chosen.append(f)
     return [str(f) for f in reversed(chosen)]
 

@@ -110,6 +110,8 @@ def test_train_config_curriculum_and_validation():
                     batch_sizes=[1, 2, 3])
     with pytest.raises(ConfigError, match="strategy"):
         TrainConfig(mode="finetune", data=["x"], run_dir="r", model={}, strategy="magic")
+    with pytest.raises(ConfigError, match="wave-loss snr.*l1, sdr"):
+        TrainConfig(mode="finetune", data=["x"], run_dir="r", model={}, wave_loss="snr")
 
 
 def test_activation_checkpointing_gives_the_same_gradients():

@@ -8,6 +8,7 @@
 #   recipes/default-model-v2.sh soup      # session 3: finetune on the real pairs, then interpolate the weights
 #   recipes/default-model-v2.sh wave      # session 4: spectral-only against + waveform L1, side by side
 #   recipes/default-model-v2.sh wave_continue RUN  # session 4: continue RUN, then average its last checkpoints
+#   recipes/default-model-v2.sh sdr       # session 5: the SDR loss and a 4x larger batch against the shipped model
 #
 # Every session continues from the packaged model (vocal_remover/models/default), so training accumulates
 # across sessions; the packaged model is replaced only when validation improves (see recipes/README.md).
@@ -169,6 +170,20 @@ wave_continue() {
     $VR evaluate "$set" -m "$HERE/../vocal_remover/models/default" -m "$RUNS/continued-last" -m "$RUNS/continued-avg" \
         --precision fp32 --engine torch --bss off --json -q > "$RUNS/evaluate-continued-$(basename "$set").json"
   done
+}
+
+# Session 5 (recipes/README.md): two arms side by side from the packaged model (itself the end of session 4's
+# recipe, which had levelled off), one thread and 60 minutes each, session 4's data and augmentation:
+# the waveform term as each crop's negative SDR in dB (--wave-loss sdr, weight 1e-3: the gradient share L1 has at
+# 0.2) at session 4's continuation LR, against session 4's loss with 4 micro-batches per step (16 crops, 4x fewer
+# steps) at twice the LR.
+sdr() {
+  export OMP_NUM_THREADS=1
+  local opts=(--checkpoint "$HERE/../vocal_remover/models/default" "${DATA_WAVE[@]}" "${VALIDATION[@]}"
+              "${WAVE_COMMON[@]}" --warmup 20 --max-minutes "${SDR_MINUTES:-60}")
+  $VR finetune "${opts[@]}" --lr 5e-5 --wave-loss sdr --wave-weight 1e-3 --run-dir "$RUNS/sdr" 2>"$RUNS/sdr.log" &
+  $VR finetune "${opts[@]}" --lr 1e-4 --accum 4 --wave-weight 0.2 --run-dir "$RUNS/batch16" 2>"$RUNS/batch16.log" &
+  wait
 }
 
 "$@"

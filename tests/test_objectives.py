@@ -116,8 +116,8 @@ def test_validation_loss_of_an_adversarial_run_is_the_supervised_loss():
         assert torch.equal(adversarial.validation_loss(model, batch), supervised(model, batch)[0])
 
 
-def test_the_sdr_wave_loss_is_the_evaluation_metric_per_crop():
-    """--wave-loss sdr trains on what `evaluate` reports: each crop's term is minus its global SDR (up to the
+def test_the_sdr_loss_is_the_evaluation_metric_per_crop():
+    """--sdr-weight trains on what `evaluate` reports: each crop's term is minus its global SDR (up to the
     floor of 1e-4 of the mixture's energy), the batch's is their mean, and a crop with silent stems stays finite."""
     rng = np.random.default_rng(0)
     music = torch.from_numpy(crops()[:2].transpose(0, 2, 1).copy())  # loud and quiet crops, (B, C, S)
@@ -140,13 +140,18 @@ def test_the_supervised_loss_adds_the_weighted_sdr_term_and_trains_through_it():
     batch = {"mix": audio, "instrumental": audio * 0.5}
     model, _ = recording_model()
     spectral = SupervisedObjective(CONFIG, wave_weight=0.0)
-    sdr = SupervisedObjective(CONFIG, wave_weight=1e-3, wave_loss="sdr")
+    sdr = SupervisedObjective(CONFIG, wave_weight=0.0, sdr_weight=1e-3)
+    both = SupervisedObjective(CONFIG, wave_weight=0.2, sdr_weight=1e-3, sdr_floor=1e-2)
     model.eval()  # no dropout: both calls see the same network
     with torch.no_grad():
         base, _ = spectral(model, batch)
         total, stats = sdr(model, batch)
-    assert total.item() == pytest.approx(base.item() + 1e-3 * stats["wave_neg_sdr"], rel=1e-5)
-    assert set(stats) == {"spec_l1", "wave_neg_sdr"}
+        mixed, mixed_stats = both(model, batch)
+    assert total.item() == pytest.approx(base.item() + 1e-3 * stats["neg_sdr"], rel=1e-5)
+    assert set(stats) == {"spec_l1", "neg_sdr"}
+    assert mixed.item() == pytest.approx(base.item() + 0.2 * mixed_stats["wave_l1"] + 1e-3 * mixed_stats["neg_sdr"],
+                                         rel=1e-5)
+    assert mixed_stats["neg_sdr"] > stats["neg_sdr"]  # a higher floor pulls the ratio towards 0 dB
     loss, _ = sdr(model.train(), batch)
     loss.backward()
     grads = [p.grad for p in model.parameters() if p.grad is not None]

@@ -134,7 +134,7 @@ def _stopping_notice(signum: int) -> None:
 _SAME = ("layout", "seed", "steps", "lr", "lr_floor", "warmup", "decay_power", "weight_decay", "grad_clip", "device",
          "precision", "activation_checkpointing", "workers", "samples_per_epoch", "val_every", "checkpoint_every",
          "keep_last", "tensorboard", "wandb", "max_minutes", "strategy", "llrd_decay", "last_n", "wave_weight",
-         "wave_loss",
+         "sdr_weight", "sdr_floor",
          "voxaug", "adversarial", "adv_lambda_l1")
 _CLI_ONLY = ("run_dir", "resume", "overwrite", "progress", "quiet", "status_every")
 
@@ -349,9 +349,12 @@ def finetune(
     wave_weight: float = typer.Option(0.2, "--wave-weight", metavar="W",
                                        help="Weight of the waveform L1 term (instrumental rebuilt with the "
                                             "mixture's phase) beside the spectral L1; 0: spectral only."),
-    wave_loss: str = typer.Option("l1", "--wave-loss", metavar="NAME",
-                                  help="The waveform term: l1, or sdr (each crop's negative SDR in dB, the "
-                                       "metric itself, in dB; about 0.001 gives it the gradient share of l1 at 0.2)."),
+    sdr_weight: float = typer.Option(0.0, "--sdr-weight", metavar="W",
+                                     help="Weight of each crop's negative SDR in dB (the metric itself) beside "
+                                          "the L1 terms; 1e-3 gives it about the gradient share of --wave-weight 0.2."),
+    sdr_floor: float = typer.Option(1e-4, "--sdr-floor", metavar="F",
+                                    help="Floor of the SDR term's energies, a fraction of the mixture's: where "
+                                         "its gradient stops growing as a crop's error shrinks."),
     voxaug: bool = typer.Option(True, "--voxaug/--no-voxaug", help="Remix any vocal over any accompaniment."),
     augment: str = typer.Option("", "--augment", metavar="NAME=V,...", show_default=False,
                                 help="Augmentation overrides, e.g. vocal_pan_prob=0.5,instrumental_gain_db=-3:3 "

@@ -9,7 +9,6 @@ from typing import Any
 from vocal_remover.errors import ConfigError
 
 MODES = ("pretrain", "finetune")
-WAVE_LOSSES = ("l1", "sdr")  # SupervisedObjective's waveform terms
 STRATEGIES = ("full", "freeze-encoders", "llrd", "transformer-only", "last-n-decoders")
 # What a resumed run may change (`TrainConfig.resumed_with`): none of these alters the optimisation done so far.
 RESUMABLE = ("steps", "max_minutes", "val_every", "checkpoint_every", "keep_last", "log_every", "workers", "device",
@@ -87,7 +86,9 @@ class TrainConfig:
     # Waveform L1 beside the spectral one: global SDR is a waveform metric, and at equal steps this term
     # raised validation SDR where the spectral loss alone lowered it (recipes/README.md, session 4).
     wave_weight: float = 0.2
-    wave_loss: str = "l1"  # the waveform term: "l1" or "sdr" (train/objectives.py)
+    # Each crop's negative SDR in dB beside them (train/objectives.py); its gradient is about 1,000x the L1's.
+    sdr_weight: float = 0.0
+    sdr_floor: float = 1e-4
     voxaug: bool = True
     # Overrides of AugmentConfig fields (data/augment.py), e.g. {"vocal_pan_prob": 0.5}.
     augment: dict[str, Any] = field(default_factory=dict)
@@ -101,8 +102,8 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if self.mode not in MODES:
             raise ConfigError(f"mode '{self.mode}'", f"expected one of {', '.join(MODES)}")
-        if self.wave_loss not in WAVE_LOSSES:
-            raise ConfigError(f"--wave-loss {self.wave_loss}", f"expected one of {', '.join(WAVE_LOSSES)}")
+        if self.wave_weight < 0 or self.sdr_weight < 0 or not 0 < self.sdr_floor < 1:
+            raise ConfigError("loss weights", "need --wave-weight >= 0, --sdr-weight >= 0 and 0 < --sdr-floor < 1")
         if self.strategy not in STRATEGIES:
             raise ConfigError(f"--strategy {self.strategy}", f"expected one of {', '.join(STRATEGIES)}")
         if self.steps < 0 or (self.steps == 0 and not self.max_minutes):

@@ -31,12 +31,14 @@ def target_magnitudes(audio: torch.Tensor, cfg: ModelConfig, peak: torch.Tensor)
     return scaled_magnitudes(stft(audio, cfg.n_fft, cfg.hop_length), cfg.num_bins, peak)[0]
 
 
-def negative_sdr(estimate: torch.Tensor, reference: torch.Tensor, mixture: torch.Tensor) -> torch.Tensor:
-    """Mean over the batch of each item's negative SDR in dB (all (B, C, S)). Both energies get a floor
-    of 1e-4 of the mixture's energy, so a silent reference (a crop without instrumental) or a perfect
-    estimate stays finite: the term saturates at 40 dB SDR instead of chasing a division by zero."""
+def negative_sdr(estimate: torch.Tensor, reference: torch.Tensor, mixture: torch.Tensor, floor: float = 1e-4
+                 ) -> torch.Tensor:
+    """Mean over the batch of each item's negative SDR in dB (all (B, C, S)). Both energies get a floor,
+    `floor` times the mixture's energy, so a silent reference or a perfect estimate stays finite, and the
+    gradient, which grows as the error shrinks, stops growing there (at 40 dB below the mixture for 1e-4):
+    without it, crops that are already nearly right (no vocals) would take most of the step."""
     dims = tuple(range(1, estimate.dim()))
-    floor = 1e-4 * mixture.square().sum(dims) + 1e-8
+    floor = floor * mixture.square().sum(dims) + 1e-8
     error = (estimate - reference).square().sum(dims)
     return (10 * torch.log10((error + floor) / (reference.square().sum(dims) + floor))).mean()
 
@@ -94,18 +96,19 @@ class PretrainObjective(Objective):
 @dataclass
 class SupervisedObjective(Objective):
     """The seed's L1 between the masked mixture magnitude and the instrumental magnitude (both
-    scaled by the mixture's peak), plus an optional waveform term (`wave_weight`) on the instrumental
-    rebuilt with the mixture's phase: `wave_loss` "l1" (full-scale audio units) or "sdr".
+    scaled by the mixture's peak), plus two optional waveform terms on the instrumental rebuilt with the
+    mixture's phase: an L1 (full-scale audio units, `wave_weight`) and each crop's negative SDR in dB
+    (`sdr_weight`; `sdr_floor` is its floor, a fraction of the mixture's energy, see `negative_sdr`).
 
-    "sdr" is the crop's negative SDR in dB, 10 log10(error energy / instrumental energy): the metric
-    itself, per crop, so quiet and loud crops count alike (L1 weighs loud ones more). With the mixture's
-    phase the vocal estimate is mixture - instrumental, so its error is the same signal and this term is
-    also the vocals' negative SDR up to a constant."""
+    The SDR term is the metric itself, per crop, so quiet and loud crops count alike (L1 weighs loud ones
+    more). With the mixture's phase the vocal estimate is mixture - instrumental, so its error is the same
+    signal and the term is also the vocals' negative SDR up to a constant."""
 
     config: ModelConfig
     dtype: torch.dtype | None = None
     wave_weight: float = 0.0
-    wave_loss: str = "l1"
+    sdr_weight: float = 0.0
+    sdr_floor: float = 1e-4
 
     def predict(self, model, mix: torch.Tensor):
         """-> (complex spec, network input x, peak, float32 mask) of a (B, C, S) mixture."""
@@ -120,14 +123,15 @@ class SupervisedObjective(Objective):
         y = target_magnitudes(inst, self.config, peak)
         loss = l1_loss(mask * x, y)
         stats = {"spec_l1": loss.item()}
-        if self.wave_weight > 0:
+        if self.wave_weight > 0 or self.sdr_weight > 0:
             cfg = self.config
             est = istft(spec * full_band_mask(mask), cfg.n_fft, cfg.hop_length, mix.shape[-1])
-            if self.wave_loss == "sdr":
-                wave = negative_sdr(est, inst, mix)
-                stats["wave_neg_sdr"] = wave.item()
-            else:
+            if self.wave_weight > 0:
                 wave = l1_loss(est, inst)
+                loss = loss + self.wave_weight * wave
                 stats["wave_l1"] = wave.item()
-            loss = loss + self.wave_weight * wave
+            if self.sdr_weight > 0:
+                sdr = negative_sdr(est, inst, mix, self.sdr_floor)
+                loss = loss + self.sdr_weight * sdr
+                stats["neg_sdr"] = sdr.item()
         return loss, stats

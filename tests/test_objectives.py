@@ -9,10 +9,10 @@ import torch
 
 from helpers import make_music
 from vocal_remover.artifacts import LoadedModel
+from vocal_remover.evaluate import global_sdr
 from vocal_remover.model import PRESETS, build_model
 from vocal_remover.separator import Separator
 from vocal_remover.train.adversarial import DISCRIMINATOR_KEYS, AdversarialObjective
-from vocal_remover.evaluate import global_sdr
 from vocal_remover.train.objectives import PretrainObjective, SupervisedObjective, negative_sdr
 
 CONFIG = PRESETS["tiny"]

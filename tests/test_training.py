@@ -183,6 +183,49 @@ def test_time_budgeted_run_fits_its_schedule_to_the_budget(stems_dir, tmp_path):
     assert summary["wall_seconds"] <= 60 * 0.5
 
 
+class SpeedChange(Ticker):
+    """A run clock whose steps take `dt` seconds for the first `reads` readings and `after` seconds from then
+    on: the calibration ran beside another job that has since ended."""
+
+    def __init__(self, dt: float, reads: int, after: float):
+        super().__init__(dt)
+        self.reads, self.after = reads, after
+
+    def __call__(self) -> float:
+        self.reads -= 1
+        if self.reads == 0:
+            self.dt = self.after
+        return super().__call__()
+
+
+def test_time_budgeted_run_replans_when_its_steps_speed_up(stems_dir, tmp_path):
+    """Steps twice as slow during calibration as afterwards: the run re-plans at its checkpoints, uses
+    its budget instead of ending early, and last.pt and config.json agree on the new total."""
+    import json
+
+    from vocal_remover.train.loop import CALIBRATION_STEPS
+
+    calibrated = 5 + CALIBRATION_STEPS
+    cfg = _config(stems_dir, tmp_path / "r", steps=0, max_minutes=1.0, warmup=3, checkpoint_every=4, keep_last=1)
+    # 2 s per step up to the calibration (50 s of a 60 s budget), then 0.5 s
+    summary = Trainer(cfg, clock=SpeedChange(2.0, reads=calibrated + 1, after=0.5)).run()
+    records = [json.loads(line) for line in (tmp_path / "r" / "metrics.jsonl").read_text().splitlines()]
+    plans = [r for r in records if r["kind"] == "plan"]
+    # calibration: 10 s left at 2 s per step, 10% kept back: 4 more steps
+    assert plans[0] == {"kind": "plan", "step": calibrated, "steps": calibrated + 4, "seconds_per_step": 2.0}
+    # at the checkpoint of step 28: 0.5 s per step since step 25, 8.5 s left, 5% kept back: 16 more steps
+    assert plans[1] == {"kind": "plan", "step": 28, "steps": 28 + 16, "seconds_per_step": 0.5}
+    assert len(plans) == 2  # later checkpoints measure the same speed: the total stands
+    assert not summary["out_of_time"] and summary["steps"] == 44
+    assert 59.0 <= summary["wall_seconds"] <= 60.0  # the budget is used, not 52 s of it as planned first
+    saved = load_checkpoint(tmp_path / "r" / "checkpoints" / "last.pt")
+    assert saved["step"] == 44 and saved["train_config"]["steps"] == 44
+    assert json.loads((tmp_path / "r" / "config.json").read_text())["train"]["steps"] == 44
+    train = [r for r in records if r["kind"] == "train"]
+    last_decay = (cfg.lr - cfg.lr_floor) / (44 - cfg.warmup)
+    assert cfg.lr_floor < train[-1]["lr"] <= cfg.lr_floor + last_decay * 1.0001
+
+
 def test_hard_stop_at_the_time_budget(stems_dir, tmp_path):
     """--max-minutes with a fixed --steps: the run stops (and saves) at the budget, by its clock."""
     cfg = _config(stems_dir, tmp_path / "h", steps=1000, max_minutes=0.1, checkpoint_every=1000)

@@ -62,6 +62,7 @@ class _Renderer:
         self.status_every = status_every
         self.clock = clock
         self.last_status: float | None = None
+        self.planned = False  # a time-budgeted run has fixed its total (later plans are re-plans)
         self.progress = None
         self.task = None
 
@@ -109,7 +110,10 @@ class _Renderer:
                 say(f"step {event.step}{total}  loss {data['loss']:.5f}  lr {data['lr']:.2e}  "
                     f"{data['step_seconds']:.2f} s/step  ETA {_duration(data.get('eta_seconds'))}")
         elif event.kind == "plan":
-            say(f"Time budget: {event.total} steps in total ({data['seconds_per_step']:.2f} s per step measured)")
+            when = f" re-planned at step {event.step}" if self.planned else ""
+            self.planned = True
+            say(f"Time budget{when}: {event.total} steps in total ({data['seconds_per_step']:.2f} s per step "
+                "measured)")
         elif event.kind == "validation":
             parts = [f"{k} {v:.3f}" for k, v in data.items() if isinstance(v, float)]
             text = Text(f"step {event.step}: " + ", ".join(parts))

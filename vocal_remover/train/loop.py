@@ -40,6 +40,8 @@ from vocal_remover.train.strategies import param_groups
 from vocal_remover.train.validation import Validation
 
 CALIBRATION_STEPS = 20  # timed steps (after 5 warm-up ones) that fix the total of a --steps 0 run
+CALIBRATION_RESERVE = 0.1  # of the time left, kept for validations and checkpoints (not in calibration steps)
+REPLAN_RESERVE = 0.05  # re-planning at checkpoints: their step time includes them; kept for the final validation
 
 
 @dataclass
@@ -330,13 +332,17 @@ class Trainer:
                 "dataset_fingerprint": self.fingerprint, "world_size": self.dist.world_size,
                 "parameters": count_parameters(self.model)}, indent=2)
 
-    def _fit_steps_to_budget(self, step_seconds: list[float], elapsed: float) -> TrainConfig:
-        """Fix the total steps of a time-budgeted run from the measured step time (the mean over ranks,
-        so every rank picks the same total); 10% of what is left is kept for validation and checkpoints.
-        Returns the run's configuration with that total, which config.json and checkpoints keep from now on."""
-        per_step = distributed.all_mean(float(np.mean(step_seconds)), self.dist, self.device)
-        left = 60 * self.cfg.max_minutes - elapsed
-        steps = max(self.step + 1, self.step + int(0.9 * left / per_step))
+    def _steps_that_fit(self, seconds_per_step: float, elapsed: float, reserve: float) -> tuple[int, float]:
+        """(total steps, seconds per step) that fit a time-budgeted run's budget at the measured step time,
+        keeping `reserve` of the time left for what that step time does not include. Both are means over
+        ranks, so every rank picks the same total."""
+        per_step = distributed.all_mean(seconds_per_step, self.dist, self.device)
+        left = 60 * self.cfg.max_minutes - distributed.all_mean(elapsed, self.dist, self.device)
+        return max(self.step, self.step + int((1 - reserve) * left / per_step)), per_step
+
+    def _plan_steps(self, steps: int, per_step: float) -> TrainConfig:
+        """Give the run `steps` in total (the LR schedule decays to its floor there); config.json and the
+        checkpoints keep it from now on, so a resume is exact."""
         self.cfg = dataclasses.replace(self.cfg, steps=steps, warmup=min(self.cfg.warmup, steps - 1))
         self.schedule.update(total=self.cfg.steps, warmup=self.cfg.warmup)
         self._write_run_config()
@@ -344,6 +350,20 @@ class Trainer:
         self.log.write(record)
         self.callback(TrainEvent("plan", self.step, self.cfg.steps, record))
         return self.cfg
+
+    def _replan(self, mark: tuple[int, float], now: float, elapsed: float) -> tuple[TrainConfig, tuple[int, float]]:
+        """Re-plan a time-budgeted run at a checkpoint from the step time since the last plan (`mark`: its
+        step and clock) when that moves the total by more than 1%. The 20 calibration steps can be slower or
+        faster than the rest (another job on the machine starting or ending: a session-5 run planned 559
+        steps for 55 minutes and ended after 36). Validations and checkpoints are inside this step time, so
+        only the final validation's share is kept back. The LR factor jumps by about the relative change of
+        the total, which is small after the first re-plan. Done just before a checkpoint is saved, so last.pt
+        and config.json agree on the total."""
+        per_step = (now - mark[1]) / max(1, self.step - mark[0])
+        steps, per_step = self._steps_that_fit(per_step, elapsed, REPLAN_RESERVE)
+        if abs(steps - self.cfg.steps) <= max(1, self.cfg.steps // 100):
+            return self.cfg, mark  # keep measuring over the longer span
+        return self._plan_steps(steps, per_step), (self.step, now)
 
     def _log_step(self, result: StepResult, stage: int, wait: float, step_time: float, seconds_per_step: float
                   ) -> None:
@@ -393,6 +413,7 @@ class Trainer:
         last_metrics: dict[str, float] = {}
         out_of_time = False
         timed: list[float] = []  # step times for calibrating a time-budgeted run
+        plan_mark: tuple[int, float] | None = None  # (step, clock) of the last plan of this invocation's budget
         while (self.step < cfg.steps or not cfg.steps) and not out_of_time:
             if cfg.stage_at(self.step) != stage:  # curriculum: next crop size / batch
                 stage = cfg.stage_at(self.step)
@@ -412,7 +433,11 @@ class Trainer:
                 if self.step > 5:  # the first steps carry one-off costs (allocator, kernels, caches)
                     timed.append(step_time)
                 if len(timed) == CALIBRATION_STEPS:
-                    cfg = self._fit_steps_to_budget(timed, now - started)
+                    cfg = self._plan_steps(*self._steps_that_fit(float(np.mean(timed)), now - started,
+                                                                 CALIBRATION_RESERVE))
+                    plan_mark = (self.step, now)
+            elif plan_mark is not None and self.step % cfg.checkpoint_every == 0 and self.step < cfg.steps:
+                cfg, plan_mark = self._replan(plan_mark, now, now - started)
             if result is not None and (self.step % cfg.log_every == 0 or self.step == cfg.steps):
                 self._log_step(result, stage, wait, step_time, (now - started) / max(1, self.step - first_step))
             if cfg.max_minutes:  # every rank must agree to stop at the same step

@@ -30,11 +30,11 @@ import json
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from timing import CPU_SECONDS, timed  # benchmarks/timing.py (the script's folder is on sys.path)
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data" / "musdb7" / "valid"
@@ -72,25 +72,6 @@ def spleeter_child(src: str, outdir: str) -> None:
     track = type("Song", (), {"mixture": audio, "rate": rate})()
     for stem, est in Spleeter()(track).items():
         sf.write(Path(outdir) / f"song_{stem}.wav", est, rate, subtype="PCM_16")
-
-
-CPU_SECONDS: list[float] = []  # CPU time (user + system) of each timed process, in order
-
-
-def timed(cmd: list[str], env: dict) -> float:
-    """Wall seconds of one process; its CPU seconds are appended to CPU_SECONDS (on a shared machine the
-    CPU time moves less with other load than the wall time, though it counts threads waiting busily)."""
-    import resource
-
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    start = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
-    wall = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    CPU_SECONDS.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
-    if proc.returncode:
-        raise SystemExit(f"failed: {' '.join(cmd)}\n{proc.stderr[-2000:]}")
-    return wall
 
 
 def command(config: str, song: Path, out: Path, model: str) -> list[str]:

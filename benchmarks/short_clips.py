@@ -21,11 +21,11 @@ import json
 import os
 import shlex
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from timing import CPU_SECONDS, timed  # benchmarks/timing.py (the script's folder is on sys.path)
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data" / "musdb7" / "valid"
@@ -55,25 +55,6 @@ def make_inputs(folder: Path, song: Path, clips: int, shortest: float, longest: 
     whole = np.concatenate(pieces)
     sf.write(song, whole, rate, subtype="PCM_16")
     return len(whole) / rate
-
-
-CPU_SECONDS: list[float] = []  # CPU time (user + system) of each timed process, in order
-
-
-def timed(cmd: list[str], env: dict) -> float:
-    """Wall seconds of one process; its CPU seconds are appended to CPU_SECONDS (on a shared machine the
-    CPU time moves less with other load than the wall time, though it counts threads waiting busily)."""
-    import resource
-
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    start = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
-    wall = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    CPU_SECONDS.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
-    if proc.returncode:
-        raise SystemExit(f"failed: {' '.join(cmd)}\n{proc.stderr[-2000:]}")
-    return wall
 
 
 def main() -> None:

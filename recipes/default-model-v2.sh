@@ -9,6 +9,7 @@
 #   recipes/default-model-v2.sh wave      # session 4: spectral-only against + waveform L1, side by side
 #   recipes/default-model-v2.sh wave_continue RUN  # session 4: continue RUN, then average its last checkpoints
 #   recipes/default-model-v2.sh sdr       # session 5: the SDR loss and a 4x larger batch against the shipped model
+#   recipes/default-model-v2.sh session6  # session 6: the SDR term's floor at 1e-3 against session 5's recipe again
 #
 # Every session continues from the packaged model (vocal_remover/models/default), so training accumulates
 # across sessions; the packaged model is replaced only when validation improves (see recipes/README.md).
@@ -205,6 +206,36 @@ sdr() {
   for set in "$SHARED/musdb7/valid" "$WORK/eir-valid" "$WORK/mir1k-probe"; do
     $VR evaluate "$set" -m "$HERE/../vocal_remover/models/default" "${models[@]}" --precision fp32 --engine torch \
         --bss off --json -q > "$RUNS/evaluate-sdr-$(basename "$set").json"
+  done
+}
+
+# Session 6 (recipes/README.md): two arms side by side from the packaged model (the mean of session 5's floor arm),
+# one thread each, session 4's data and augmentation, lr 5e-5, the SDR term alone (--wave-weight 0):
+#   floor3     --sdr-floor 1e-3, between session 5's two floors, seed 2, 105 minutes
+#   continued  session 5's shipped recipe (--sdr-floor 1e-2) once more, seed 3, 95 minutes
+# then the mean of each run's last four checkpoints, the two means averaged, and the packaged model averaged with
+# continued's mean, evaluated on the three sets.
+session6() {
+  export OMP_NUM_THREADS=1
+  local opts=(--checkpoint "$HERE/../vocal_remover/models/default" "${DATA_WAVE[@]}" "${VALIDATION[@]}"
+              "${WAVE_COMMON[@]}" --warmup 20 --lr 5e-5 --wave-weight 0 --sdr-weight 1e-3)
+  $VR finetune "${opts[@]}" --max-minutes 105 --sdr-floor 1e-3 --seed 2 --run-dir "$RUNS/floor3" \
+      2>"$RUNS/floor3.log" &
+  $VR finetune "${opts[@]}" --max-minutes 95 --sdr-floor 1e-2 --seed 3 --run-dir "$RUNS/continued" \
+      2>"$RUNS/continued.log" &
+  wait
+  mkdir -p "$WORK/mir1k-probe"
+  ls -d "$SHARED"/mir1k/*/ | awk 'NR % 10 == 6' | xargs -I{} ln -sfn {} "$WORK/mir1k-probe/"
+  for run in floor3 continued; do
+    $PY "$HERE/average_checkpoints.py" --run "$RUNS/$run" --last 4 -o "$RUNS/$run-avg"
+  done
+  $PY "$HERE/interpolate_weights.py" "$RUNS/floor3-avg" "$RUNS/continued-avg" --alpha 0.5 -o "$RUNS/both"
+  $PY "$HERE/interpolate_weights.py" "$HERE/../vocal_remover/models/default" "$RUNS/continued-avg" --alpha 0.5 \
+      -o "$RUNS/packaged-continued"
+  for set in "$SHARED/musdb7/valid" "$WORK/eir-valid" "$WORK/mir1k-probe"; do
+    $VR evaluate "$set" -m "$HERE/../vocal_remover/models/default" -m "$RUNS/floor3-avg" -m "$RUNS/continued-avg" \
+        -m "$RUNS/both/alpha-0.50" -m "$RUNS/packaged-continued/alpha-0.50" --precision fp32 --engine torch --bss off --json -q \
+        > "$RUNS/evaluate-session6-$(basename "$set").json"
   done
 }
 

@@ -9,7 +9,7 @@ from typing import List
 import typer
 from rich.text import Text
 
-from vocal_remover.cli.common import console, fail, guarded, note
+from vocal_remover.cli.common import ProgressDisplay, console, fail, guarded, note
 
 
 class Layout(str, Enum):
@@ -20,7 +20,7 @@ class Layout(str, Enum):
     mixes = "mixes"
 
 
-class _Renderer:
+class _Renderer(ProgressDisplay):
     """A rich bar over tracks on stderr (when shown), skip and note lines as they happen."""
 
     def __init__(self, bar: bool, quiet: bool):
@@ -41,15 +41,6 @@ class _Renderer:
                                      TextColumn("tracks"), TimeElapsedColumn(), TextColumn("ETA"),
                                      TimeRemainingColumn(), TextColumn("{task.fields[current]}", markup=False),
                                      console=console, transient=False)
-
-    def __enter__(self):
-        if self.progress is not None:
-            self.progress.__enter__()
-        return self
-
-    def __exit__(self, *exc):
-        if self.progress is not None:
-            self.progress.__exit__(*exc)
 
     def __call__(self, event) -> None:
         if event.kind == "plan" and self.progress is not None:

@@ -20,6 +20,22 @@ from vocal_remover.errors import ConfigError, VocalRemoverError
 DEBUG_ENV = "VOCAL_REMOVER_DEBUG"  # set to 1 to see tracebacks
 
 
+class ProgressDisplay:
+    """What the commands' progress renderers share: an optional rich bar (`progress`, None when none is
+    shown) that draws only inside `with`, so that a failure before the work starts leaves no bar behind."""
+
+    progress = None
+
+    def __enter__(self):
+        if self.progress is not None:
+            self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        if self.progress is not None:
+            self.progress.__exit__(*exc)
+
+
 class ProgressMode(str, Enum):
     """--progress: auto (a bar on a terminal, else `plain` for training and nothing for the others), bar,
     plain (a status line every few seconds), json (lines on stderr), none."""

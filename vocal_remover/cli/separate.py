@@ -13,7 +13,7 @@ from typing import List, Optional
 import typer
 from rich.text import Text
 
-from vocal_remover.cli.common import ProgressMode, console, error, fail, guarded, note, say
+from vocal_remover.cli.common import ProgressDisplay, ProgressMode, console, error, fail, guarded, note, say
 from vocal_remover.cli.model_options import BATCH_SIZE, DEVICE, OFFLINE, OVERLAP, PRECISION, SHIFTS, TTA, WINDOW
 
 
@@ -42,7 +42,7 @@ class Stems(str, Enum):
     instrumental = "instrumental"
 
 
-class _BarRenderer:
+class _BarRenderer(ProgressDisplay):
     """A rich bar per file and one overall, with ETA, on stderr."""
 
     def __init__(self, total_seconds: float, num_files: int):
@@ -58,13 +58,6 @@ class _BarRenderer:
         # The bar redraws itself in place on the terminal; a line written to that terminal behind its
         # back is glued to it or overwritten. Paths for that same terminal go through the display.
         self.shares_terminal = console.is_terminal and _same_terminal(sys.stdout, sys.stderr)
-
-    def __enter__(self):
-        self.progress.__enter__()
-        return self
-
-    def __exit__(self, *exc):
-        self.progress.__exit__(*exc)
 
     def __call__(self, event) -> None:
         if event.stage == "start":

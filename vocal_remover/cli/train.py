@@ -13,7 +13,7 @@ from typing import Any, List, Optional
 import typer
 from rich.text import Text
 
-from vocal_remover.cli.common import ProgressMode, console, guarded, note, say
+from vocal_remover.cli.common import ProgressDisplay, ProgressMode, console, guarded, note, say
 
 
 def _augment(text: str) -> dict:
@@ -51,7 +51,7 @@ def _duration(seconds: float | None) -> str:
     return str(_dt.timedelta(seconds=round(seconds)))
 
 
-class _Renderer:
+class _Renderer(ProgressDisplay):
     """Progress of a run on stderr. bar: a rich step bar with loss, LR, throughput and ETA; plain: the
     same as a line every `status_every` seconds (and for the first and last step), for logs; json: one
     object per event with `stage`, `done` and `total` (steps) as `separate --progress json` has, plus the
@@ -63,22 +63,13 @@ class _Renderer:
         self.clock = clock
         self.last_status: float | None = None
         self.planned = False  # a time-budgeted run has fixed its total (later plans are re-plans)
-        self.progress = None
         self.task = None
-
-    def __enter__(self):
-        if self.mode is ProgressMode.bar:
+        if mode is ProgressMode.bar:
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
             self.progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                                      TextColumn("{task.fields[info]}", markup=False), TextColumn("ETA"),
                                      TimeRemainingColumn(), console=console)
-            self.progress.__enter__()
-        return self
-
-    def __exit__(self, *exc):
-        if self.progress is not None:
-            self.progress.__exit__(*exc)
 
     def __call__(self, event) -> None:
         if self.mode is ProgressMode.json:

@@ -286,8 +286,15 @@ class Separator:
         mask = mask.float()
         if self.postprocess:
             mask = remove_isolated_vocals(mask, inp)
-        inst = istft(spec * full_band_mask(mask), cfg.n_fft, cfg.hop_length, segments.shape[1])
+        inst = istft(self.instrumental_spectrogram(spec, full_band_mask(mask)), cfg.n_fft, cfg.hop_length,
+                     segments.shape[1])
         return inst.transpose(1, 2).cpu().numpy()
+
+    def instrumental_spectrogram(self, spec: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """The mixture's STFT (B, 2, F, W) under the instrumental mask (same shape): the ratio mask with the
+        mixture's phase. Its own method so that experiments with other filters can replace it
+        (recipes/mask_postfilters.py)."""
+        return spec * mask
 
     def separate_stream(self, blocks: Iterator[np.ndarray], on_progress: Callable[[int], None] | None = None,
                         *, length: int | None = None) -> Iterator[np.ndarray]:

@@ -10,6 +10,7 @@
 #   recipes/default-model-v2.sh wave_continue RUN  # session 4: continue RUN, then average its last checkpoints
 #   recipes/default-model-v2.sh sdr       # session 5: the SDR loss and a 4x larger batch against the shipped model
 #   recipes/default-model-v2.sh session6  # session 6: the SDR term's floor at 1e-3 against session 5's recipe again
+#   recipes/default-model-v2.sh session7  # session 7: longer crops against 16 crops a step, from session 6's best mean
 #
 # Every session continues from the packaged model (vocal_remover/models/default), so training accumulates
 # across sessions; the packaged model is replaced only when validation improves (see recipes/README.md).
@@ -236,6 +237,29 @@ session6() {
     $VR evaluate "$set" -m "$HERE/../vocal_remover/models/default" -m "$RUNS/floor3-avg" -m "$RUNS/continued-avg" \
         -m "$RUNS/both/alpha-0.50" -m "$RUNS/packaged-continued/alpha-0.50" --precision fp32 --engine torch --bss off --json -q \
         > "$RUNS/evaluate-session6-$(basename "$set").json"
+  done
+}
+
+# Session 7 (recipes/README.md): two arms side by side from session 6's `continued` mean (run session6 first), one
+# thread each, session 5's recipe (SDR term, floor 1e-2) and data, 100 minutes each:
+#   crop512  crops of 512 frames (12 s, the length `separate` windows have), 2 a step: the same frames a step
+#   batch16  16 crops of 256 frames a step (4 micro-batches), lr 1e-4, validated and saved every 50 steps
+# then the mean of each run's last four checkpoints, evaluated on the three sets beside the packaged model.
+session7() {
+  export OMP_NUM_THREADS=1
+  local opts=(--checkpoint "$RUNS/continued-avg" "${DATA_WAVE[@]}" "${VALIDATION[@]}" "${WAVE_COMMON[@]}"
+              --warmup 20 --max-minutes 100 --wave-weight 0 --sdr-weight 1e-3 --sdr-floor 1e-2)
+  $VR finetune "${opts[@]}" --lr 5e-5 --batch-size 2 --cropsizes 512 --seed 4 --run-dir "$RUNS/crop512" \
+      2>"$RUNS/crop512.log" &
+  $VR finetune "${opts[@]}" --lr 1e-4 --accum 4 --val-every 50 --checkpoint-every 50 --seed 5 \
+      --run-dir "$RUNS/batch16" 2>"$RUNS/batch16.log" &
+  wait
+  for run in crop512 batch16; do
+    $PY "$HERE/average_checkpoints.py" --run "$RUNS/$run" --last 4 -o "$RUNS/$run-avg"
+  done
+  for set in "$SHARED/musdb7/valid" "$WORK/eir-valid" "$WORK/mir1k-probe"; do
+    $VR evaluate "$set" -m "$HERE/../vocal_remover/models/default" -m "$RUNS/crop512-avg" -m "$RUNS/batch16-avg" \
+        --precision fp32 --engine torch --bss off --json -q > "$RUNS/evaluate-session7-$(basename "$set").json"
   done
 }
 

@@ -244,7 +244,8 @@ session6() {
 # thread each, session 5's recipe (SDR term, floor 1e-2) and data, 100 minutes each:
 #   crop512  crops of 512 frames (12 s, the length `separate` windows have), 2 a step: the same frames a step
 #   batch16  16 crops of 256 frames a step (4 micro-batches), lr 1e-4, validated and saved every 50 steps
-# then the mean of each run's last four checkpoints, evaluated on the three sets beside the packaged model.
+# then the mean of each run's last four checkpoints and batch16's mean averaged with the packaged model (what shipped
+# in session 7), evaluated on the three sets beside the packaged model.
 session7() {
   export OMP_NUM_THREADS=1
   local opts=(--checkpoint "$RUNS/continued-avg" "${DATA_WAVE[@]}" "${VALIDATION[@]}" "${WAVE_COMMON[@]}"
@@ -257,9 +258,11 @@ session7() {
   for run in crop512 batch16; do
     $PY "$HERE/average_checkpoints.py" --run "$RUNS/$run" --last 4 -o "$RUNS/$run-avg"
   done
+  $PY "$HERE/interpolate_weights.py" "$HERE/../vocal_remover/models/default" "$RUNS/batch16-avg" --alpha 0.5 \
+      -o "$RUNS/packaged-batch16"
   for set in "$SHARED/musdb7/valid" "$WORK/eir-valid" "$WORK/mir1k-probe"; do
     $VR evaluate "$set" -m "$HERE/../vocal_remover/models/default" -m "$RUNS/crop512-avg" -m "$RUNS/batch16-avg" \
-        --precision fp32 --engine torch --bss off --json -q > "$RUNS/evaluate-session7-$(basename "$set").json"
+        -m "$RUNS/packaged-batch16/alpha-0.50" --precision fp32 --engine torch --bss off --json -q > "$RUNS/evaluate-session7-$(basename "$set").json"
   done
 }
 

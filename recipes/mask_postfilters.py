@@ -55,7 +55,7 @@ class FilteredSeparator(Separator):
             return spec * inst / (inst + vocal + 1e-8)
         if self.kind == "boost":
             return spec * (1 - (self.amount * (1 - mask)).clamp(max=1))
-        return spec * mask
+        return super().instrumental_spectrogram(spec, mask)
 
 
 def parse_filter(name: str) -> tuple[str, float]:

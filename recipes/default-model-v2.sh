@@ -11,6 +11,7 @@
 #   recipes/default-model-v2.sh sdr       # session 5: the SDR loss and a 4x larger batch against the shipped model
 #   recipes/default-model-v2.sh session6  # session 6: the SDR term's floor at 1e-3 against session 5's recipe again
 #   recipes/default-model-v2.sh session7  # session 7: longer crops against 16 crops a step, from session 6's best mean
+#   recipes/default-model-v2.sh session8  # session 8: 16 against 32 crops a step, from the packaged model
 #
 # Every session continues from the packaged model (vocal_remover/models/default), so training accumulates
 # across sessions; the packaged model is replaced only when validation improves (see recipes/README.md).
@@ -263,6 +264,28 @@ session7() {
   for set in "$SHARED/musdb7/valid" "$WORK/eir-valid" "$WORK/mir1k-probe"; do
     $VR evaluate "$set" -m "$HERE/../vocal_remover/models/default" -m "$RUNS/crop512-avg" -m "$RUNS/batch16-avg" \
         -m "$RUNS/packaged-batch16/alpha-0.50" --precision fp32 --engine torch --bss off --json -q > "$RUNS/evaluate-session7-$(basename "$set").json"
+  done
+}
+
+session8() {
+  export OMP_NUM_THREADS=1
+  local packaged="$HERE/../vocal_remover/models/default"
+  local opts=(--checkpoint "$packaged" "${DATA_WAVE[@]}" "${VALIDATION[@]}" "${WAVE_COMMON[@]}"
+              --warmup 20 --max-minutes 105 --wave-weight 0 --sdr-weight 1e-3 --sdr-floor 1e-2 --lr 1e-4)
+  $VR finetune "${opts[@]}" --accum 4 --val-every 50 --checkpoint-every 50 --seed 6 --run-dir "$RUNS/batch16" \
+      2>"$RUNS/batch16.log" &
+  $VR finetune "${opts[@]}" --accum 8 --val-every 25 --checkpoint-every 25 --seed 7 --run-dir "$RUNS/batch32" \
+      2>"$RUNS/batch32.log" &
+  wait
+  $PY "$HERE/average_checkpoints.py" --run "$RUNS/batch16" --last 4 -o "$RUNS/batch16-avg4"
+  $PY "$HERE/average_checkpoints.py" --run "$RUNS/batch32" --last 4 -o "$RUNS/batch32-avg4"
+  $PY "$HERE/average_checkpoints.py" --run "$RUNS/batch32" --last 6 -o "$RUNS/batch32-avg6"
+  $PY "$HERE/interpolate_weights.py" "$packaged" "$RUNS/batch32-avg4" --alpha 0.3,0.5,0.7 -o "$RUNS/packaged-batch32"
+  for set in "$SHARED/musdb7/valid" "$WORK/eir-valid" "$WORK/mir1k-probe"; do
+    $VR evaluate "$set" -m "$packaged" -m "$RUNS/batch16-avg4" -m "$RUNS/batch32-avg4" -m "$RUNS/batch32-avg6" \
+        -m "$RUNS/packaged-batch32/alpha-0.30" -m "$RUNS/packaged-batch32/alpha-0.50" \
+        -m "$RUNS/packaged-batch32/alpha-0.70" --precision fp32 --engine torch --bss off --json -q \
+        > "$RUNS/evaluate-session8-$(basename "$set").json"
   done
 }
 

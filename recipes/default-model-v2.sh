@@ -267,24 +267,34 @@ session7() {
   done
 }
 
+# Session 8 (recipes/README.md): two arms side by side from the packaged model, one thread each, session 7's batch16
+# recipe (SDR term, floor 1e-2, lr 1e-4) and data, 105 minutes each; 16 against 32 crops a step (4 and 8
+# micro-batches). Then the means of their last checkpoints (batch32's last six shipped), weight averages with the
+# packaged model and with each other, evaluated on the three sets beside the packaged model. Run folders are
+# prefixed s8- so that they do not collide with session 7's batch16 in the same RUNS.
 session8() {
   export OMP_NUM_THREADS=1
   local packaged="$HERE/../vocal_remover/models/default"
   local opts=(--checkpoint "$packaged" "${DATA_WAVE[@]}" "${VALIDATION[@]}" "${WAVE_COMMON[@]}"
               --warmup 20 --max-minutes 105 --wave-weight 0 --sdr-weight 1e-3 --sdr-floor 1e-2 --lr 1e-4)
-  $VR finetune "${opts[@]}" --accum 4 --val-every 50 --checkpoint-every 50 --seed 6 --run-dir "$RUNS/batch16" \
-      2>"$RUNS/batch16.log" &
-  $VR finetune "${opts[@]}" --accum 8 --val-every 25 --checkpoint-every 25 --seed 7 --run-dir "$RUNS/batch32" \
-      2>"$RUNS/batch32.log" &
+  $VR finetune "${opts[@]}" --accum 4 --val-every 50 --checkpoint-every 50 --seed 6 --run-dir "$RUNS/s8-batch16" \
+      2>"$RUNS/s8-batch16.log" &
+  $VR finetune "${opts[@]}" --accum 8 --val-every 25 --checkpoint-every 25 --seed 7 --run-dir "$RUNS/s8-batch32" \
+      2>"$RUNS/s8-batch32.log" &
   wait
-  $PY "$HERE/average_checkpoints.py" --run "$RUNS/batch16" --last 4 -o "$RUNS/batch16-avg4"
-  $PY "$HERE/average_checkpoints.py" --run "$RUNS/batch32" --last 4 -o "$RUNS/batch32-avg4"
-  $PY "$HERE/average_checkpoints.py" --run "$RUNS/batch32" --last 6 -o "$RUNS/batch32-avg6"
-  $PY "$HERE/interpolate_weights.py" "$packaged" "$RUNS/batch32-avg4" --alpha 0.3,0.5,0.7 -o "$RUNS/packaged-batch32"
+  $PY "$HERE/average_checkpoints.py" --run "$RUNS/s8-batch16" --last 4 -o "$RUNS/s8-batch16-avg4"
+  $PY "$HERE/average_checkpoints.py" --run "$RUNS/s8-batch32" --last 4 -o "$RUNS/s8-batch32-avg4"
+  $PY "$HERE/average_checkpoints.py" --run "$RUNS/s8-batch32" --last 6 -o "$RUNS/s8-batch32-avg6"
+  $PY "$HERE/average_checkpoints.py" "$RUNS/s8-batch16-avg4" "$RUNS/s8-batch32-avg4" -o "$RUNS/s8-both-avg"
+  $PY "$HERE/interpolate_weights.py" "$packaged" "$RUNS/s8-batch32-avg4" --alpha 0.3,0.5,0.7 -o "$RUNS/s8-packaged-batch32"
+  $PY "$HERE/interpolate_weights.py" "$packaged" "$RUNS/s8-batch16-avg4" --alpha 0.5 -o "$RUNS/s8-packaged-batch16"
+  local models=()
+  for m in "$packaged" "$RUNS"/s8-batch16-avg4 "$RUNS"/s8-batch32-avg4 "$RUNS"/s8-batch32-avg6 "$RUNS"/s8-both-avg \
+           "$RUNS"/s8-packaged-batch32/alpha-0.{30,50,70} "$RUNS"/s8-packaged-batch16/alpha-0.50; do
+    models+=(-m "$m")
+  done
   for set in "$SHARED/musdb7/valid" "$WORK/eir-valid" "$WORK/mir1k-probe"; do
-    $VR evaluate "$set" -m "$packaged" -m "$RUNS/batch16-avg4" -m "$RUNS/batch32-avg4" -m "$RUNS/batch32-avg6" \
-        -m "$RUNS/packaged-batch32/alpha-0.30" -m "$RUNS/packaged-batch32/alpha-0.50" \
-        -m "$RUNS/packaged-batch32/alpha-0.70" --precision fp32 --engine torch --bss off --json -q \
+    $VR evaluate "$set" "${models[@]}" --precision fp32 --engine torch --bss off --json -q \
         > "$RUNS/evaluate-session8-$(basename "$set").json"
   done
 }

@@ -2,6 +2,7 @@
 
     python recipes/average_checkpoints.py runs/v4/B/checkpoints/step-000600.pt ... -o runs/v4/avg
     python recipes/average_checkpoints.py --run runs/v4/B --last 4 -o runs/v4/avg
+    python recipes/average_checkpoints.py --run runs/v9/A --tail 0.4 -o runs/v9/avg   # last 40% of the steps
 
 writes one fp16 model folder holding the mean of every float tensor (BatchNorm running statistics too; the
 checkpoints are close in weight space, so their mean statistics stand in for recomputed ones). Validation on
@@ -33,12 +34,13 @@ def average(states: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
     return out
 
 
+def step_of(f: Path) -> int:
+    return int(f.stem.split("-")[1])  # step-00000600.pt
+
+
 def last_checkpoints(run: Path, count: int) -> list[str]:
     """The run's final step checkpoint and the newest others before it, at least half a checkpoint interval apart
     (a run that ends just after a periodic checkpoint leaves two near-identical files; one of them is enough)."""
-    def step_of(f: Path) -> int:
-        return int(f.stem.split("-")[1])  # step-00000600.pt
-
     files = sorted((run / "checkpoints").glob("step-*.pt"), key=step_of)
     if not files:
         raise SystemExit(f"error: no step checkpoints in {run / 'checkpoints'}")
@@ -50,15 +52,31 @@ def last_checkpoints(run: Path, count: int) -> list[str]:
     return [str(f) for f in reversed(chosen)]
 
 
+def tail_checkpoints(run: Path, fraction: float) -> list[str]:
+    """Every checkpoint of the last `fraction` of the run's steps (the final one included), so that the count is fixed
+    by a rule decided before the run rather than picked after seeing the validation curve."""
+    if not 0 < fraction <= 1:
+        raise SystemExit(f"error: --tail must be in (0, 1], got {fraction}")
+    files = sorted((run / "checkpoints").glob("step-*.pt"), key=step_of)
+    if not files:
+        raise SystemExit(f"error: no step checkpoints in {run / 'checkpoints'}")
+    first = step_of(files[-1]) * (1 - fraction)
+    count = sum(step_of(f) >= first for f in files)
+    return last_checkpoints(run, count)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("sources", nargs="*", help="checkpoints, runs or model folders of one configuration")
     parser.add_argument("--run", type=Path, help="instead of SOURCES: the last --last step checkpoints of this run")
     parser.add_argument("--last", type=int, default=4, help="how many checkpoints --run takes (default 4)")
+    parser.add_argument("--tail", type=float, help="instead of --last: every checkpoint of --run in this last "
+                        "fraction of its steps (0.4: steps from 60%% of the final one on)")
     parser.add_argument("-o", "--out", required=True, type=Path)
     args = parser.parse_args()
     if args.run is not None:
-        args.sources = last_checkpoints(args.run, args.last)
+        args.sources = (tail_checkpoints(args.run, args.tail) if args.tail is not None
+                        else last_checkpoints(args.run, args.last))
     if len(args.sources) < 2:
         raise SystemExit("error: give at least two checkpoints to average")
     loaded = load_same_config(args.sources)

@@ -12,6 +12,7 @@
 #   recipes/default-model-v2.sh session6  # session 6: the SDR term's floor at 1e-3 against session 5's recipe again
 #   recipes/default-model-v2.sh session7  # session 7: longer crops against 16 crops a step, from session 6's best mean
 #   recipes/default-model-v2.sh session8  # session 8: 16 against 32 crops a step, from the packaged model
+#   recipes/default-model-v2.sh session9  # session 9: 32 against 64 crops a step in fp32 (a CPU without bf16)
 #
 # Every session continues from the packaged model (vocal_remover/models/default), so training accumulates
 # across sessions; the packaged model is replaced only when validation improves (see recipes/README.md).
@@ -296,6 +297,29 @@ session8() {
   for set in "$SHARED/musdb7/valid" "$WORK/eir-valid" "$WORK/mir1k-probe"; do
     $VR evaluate "$set" "${models[@]}" --precision fp32 --engine torch --bss off --json -q \
         > "$RUNS/evaluate-session8-$(basename "$set").json"
+  done
+}
+
+# Session 9 (recipes/README.md): on a CPU without native bf16 (AVX2 only), so fp32; two arms side by side from the
+# packaged model, one thread each, session 8's recipe, 115 minutes each: 32 crops a step (8 micro-batches, seed 8)
+# against 64 (16 micro-batches, seed 9). The candidates were fixed before the runs: each run's mean of every
+# checkpoint in the last 40% of its steps, and the mean of those two means.
+session9() {
+  export OMP_NUM_THREADS=1
+  local packaged="$HERE/../vocal_remover/models/default"
+  local opts=(--checkpoint "$packaged" "${DATA_WAVE[@]}" "${VALIDATION[@]}" "${WAVE_COMMON[@]}" --precision fp32
+              --keep-last 20 --max-minutes 115 --wave-weight 0 --sdr-weight 1e-3 --sdr-floor 1e-2 --lr 1e-4)
+  $VR finetune "${opts[@]}" --accum 8 --warmup 20 --val-every 25 --checkpoint-every 25 --seed 8 \
+      --run-dir "$RUNS/s9-batch32" 2>"$RUNS/s9-batch32.log" &
+  $VR finetune "${opts[@]}" --accum 16 --warmup 10 --val-every 12 --checkpoint-every 12 --seed 9 \
+      --run-dir "$RUNS/s9-batch64" 2>"$RUNS/s9-batch64.log" &
+  wait
+  $PY "$HERE/average_checkpoints.py" --run "$RUNS/s9-batch32" --tail 0.4 -o "$RUNS/s9-batch32-tail"
+  $PY "$HERE/average_checkpoints.py" --run "$RUNS/s9-batch64" --tail 0.4 -o "$RUNS/s9-batch64-tail"
+  $PY "$HERE/average_checkpoints.py" "$RUNS/s9-batch32-tail" "$RUNS/s9-batch64-tail" -o "$RUNS/s9-both"
+  for set in "$SHARED/musdb7/valid" "$WORK/eir-valid" "$WORK/mir1k-probe"; do
+    $VR evaluate "$set" -m "$packaged" -m "$RUNS/s9-batch32-tail" -m "$RUNS/s9-batch64-tail" -m "$RUNS/s9-both" \
+        --precision fp32 --engine torch --bss off --json -q > "$RUNS/evaluate-session9-$(basename "$set").json"
   done
 }
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -38,31 +39,31 @@ def step_of(f: Path) -> int:
     return int(f.stem.split("-")[1])  # step-00000600.pt
 
 
-def last_checkpoints(run: Path, count: int) -> list[str]:
-    """The run's final step checkpoint and the newest others before it, at least half a checkpoint interval apart
-    (a run that ends just after a periodic checkpoint leaves two near-identical files; one of them is enough)."""
+def last_checkpoints(run: Path, count: int, first_step: int = 0) -> list[str]:
+    """The run's final step checkpoint and up to `count` - 1 newest others before it (none below `first_step`), at
+    least half a checkpoint interval apart (a run that ends just after a periodic checkpoint leaves two
+    near-identical files; one of them is enough)."""
     files = sorted((run / "checkpoints").glob("step-*.pt"), key=step_of)
     if not files:
         raise SystemExit(f"error: no step checkpoints in {run / 'checkpoints'}")
     gap = max(1, json.loads((run / "config.json").read_text())["train"]["checkpoint_every"] // 2)
     chosen = [files[-1]]
     for f in reversed(files[:-1]):
-        if len(chosen) < count and step_of(chosen[-1]) - step_of(f) >= gap:
+        if len(chosen) < count and step_of(f) >= first_step and step_of(chosen[-1]) - step_of(f) >= gap:
             chosen.append(f)
     return [str(f) for f in reversed(chosen)]
 
 
 def tail_checkpoints(run: Path, fraction: float) -> list[str]:
-    """Every checkpoint of the last `fraction` of the run's steps (the final one included), so that the count is fixed
-    by a rule decided before the run rather than picked after seeing the validation curve."""
+    """The checkpoints of the last `fraction` of the run's steps (the final one included, near-duplicates dropped as
+    in last_checkpoints), so that what is averaged is fixed by a rule decided before the run rather than picked
+    after seeing the validation curve."""
     if not 0 < fraction <= 1:
         raise SystemExit(f"error: --tail must be in (0, 1], got {fraction}")
     files = sorted((run / "checkpoints").glob("step-*.pt"), key=step_of)
     if not files:
         raise SystemExit(f"error: no step checkpoints in {run / 'checkpoints'}")
-    first = step_of(files[-1]) * (1 - fraction)
-    count = sum(step_of(f) >= first for f in files)
-    return last_checkpoints(run, count)
+    return last_checkpoints(run, len(files), first_step=math.ceil(step_of(files[-1]) * (1 - fraction)))
 
 
 def main() -> None:

@@ -39,13 +39,19 @@ def step_of(f: Path) -> int:
     return int(f.stem.split("-")[1])  # step-00000600.pt
 
 
+def step_checkpoints(run: Path) -> list[Path]:
+    """The run's step checkpoints, oldest first."""
+    files = sorted((run / "checkpoints").glob("step-*.pt"), key=step_of)
+    if not files:
+        raise SystemExit(f"error: no step checkpoints in {run / 'checkpoints'}")
+    return files
+
+
 def last_checkpoints(run: Path, count: int, first_step: int = 0) -> list[str]:
     """The run's final step checkpoint and up to `count` - 1 newest others before it (none below `first_step`), at
     least half a checkpoint interval apart (a run that ends just after a periodic checkpoint leaves two
     near-identical files; one of them is enough)."""
-    files = sorted((run / "checkpoints").glob("step-*.pt"), key=step_of)
-    if not files:
-        raise SystemExit(f"error: no step checkpoints in {run / 'checkpoints'}")
+    files = step_checkpoints(run)
     gap = max(1, json.loads((run / "config.json").read_text())["train"]["checkpoint_every"] // 2)
     chosen = [files[-1]]
     for f in reversed(files[:-1]):
@@ -60,9 +66,7 @@ def tail_checkpoints(run: Path, fraction: float) -> list[str]:
     after seeing the validation curve."""
     if not 0 < fraction <= 1:
         raise SystemExit(f"error: --tail must be in (0, 1], got {fraction}")
-    files = sorted((run / "checkpoints").glob("step-*.pt"), key=step_of)
-    if not files:
-        raise SystemExit(f"error: no step checkpoints in {run / 'checkpoints'}")
+    files = step_checkpoints(run)
     return last_checkpoints(run, len(files), first_step=math.ceil(step_of(files[-1]) * (1 - fraction)))
 
 

@@ -13,6 +13,7 @@
 #   recipes/default-model-v2.sh session7  # session 7: longer crops against 16 crops a step, from session 6's best mean
 #   recipes/default-model-v2.sh session8  # session 8: 16 against 32 crops a step, from the packaged model
 #   recipes/default-model-v2.sh session9  # session 9: 32 against 64 crops a step in fp32 (a CPU without bf16)
+#   recipes/default-model-v2.sh session10 # session 10: a lower peak lr (3e-5 against 5e-5), 32 crops a step, fp32
 #
 # Every session continues from the packaged model (vocal_remover/models/default), so training accumulates
 # across sessions; the packaged model is replaced only when validation improves (see recipes/README.md).
@@ -320,6 +321,27 @@ session9() {
   for set in "$SHARED/musdb7/valid" "$WORK/eir-valid" "$WORK/mir1k-probe"; do
     $VR evaluate "$set" -m "$packaged" -m "$RUNS/s9-batch32-tail" -m "$RUNS/s9-batch64-tail" -m "$RUNS/s9-both" \
         --precision fp32 --engine torch --bss off --json -q > "$RUNS/evaluate-session9-$(basename "$set").json"
+  done
+}
+
+session10() {
+  # Hypothesis from session 9: restarting at lr 1e-4 undoes the previous session's decay, so the run spends its
+  # steps climbing back. Two lower peaks, a 5-step warmup (Adam's moments start empty), 32 crops a step.
+  # Candidates fixed before the runs: each run's mean of its last 40% of checkpoints, and the mean of both.
+  export OMP_NUM_THREADS=1
+  local packaged="$HERE/../vocal_remover/models/default"
+  local opts=(--checkpoint "$packaged" "${DATA_WAVE[@]}" "${VALIDATION[@]}" "${WAVE_COMMON[@]}" --precision fp32
+              --keep-last 20 --max-minutes 110 --wave-weight 0 --sdr-weight 1e-3 --sdr-floor 1e-2 --accum 8
+              --warmup 5 --val-every 25 --checkpoint-every 25)
+  $VR finetune "${opts[@]}" --lr 3e-5 --seed 10 --run-dir "$RUNS/s10-lr3e-5" 2>"$RUNS/s10-lr3e-5.log" &
+  $VR finetune "${opts[@]}" --lr 5e-5 --seed 11 --run-dir "$RUNS/s10-lr5e-5" 2>"$RUNS/s10-lr5e-5.log" &
+  wait
+  $PY "$HERE/average_checkpoints.py" --run "$RUNS/s10-lr3e-5" --tail 0.4 -o "$RUNS/s10-lr3e-5-tail"
+  $PY "$HERE/average_checkpoints.py" --run "$RUNS/s10-lr5e-5" --tail 0.4 -o "$RUNS/s10-lr5e-5-tail"
+  $PY "$HERE/average_checkpoints.py" "$RUNS/s10-lr3e-5-tail" "$RUNS/s10-lr5e-5-tail" -o "$RUNS/s10-both"
+  for set in "$SHARED/musdb7/valid" "$WORK/eir-valid" "$WORK/mir1k-probe"; do
+    $VR evaluate "$set" -m "$packaged" -m "$RUNS/s10-lr3e-5-tail" -m "$RUNS/s10-lr5e-5-tail" -m "$RUNS/s10-both" \
+        --precision fp32 --engine torch --bss off --json -q > "$RUNS/evaluate-session10-$(basename "$set").json"
   done
 }
 

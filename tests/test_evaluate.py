@@ -16,12 +16,15 @@ from vocal_remover.evaluate import (
     TrackAudio,
     bss_available,
     bss_eval_sdr,
+    ModelReport,
+    TrackScore,
     evaluate,
     find_tracks,
     global_sdr,
     ideal_mask_candidate,
     load_track,
     mixture_candidate,
+    paired_comparison,
     score,
     separator_candidate,
 )
@@ -179,6 +182,40 @@ def test_runner_with_a_model_scores_the_separate_path(tiny_model_dir, real_track
         evaluate(real_track, [mixture_candidate(), mixture_candidate()])
 
 
+def _report(name, vocals, instrumental, tracks=None):
+    tracks = tracks or [f"t{i}" for i in range(len(vocals))]
+    return ModelReport(name, {}, [TrackScore(t, 7.0, 1.0, {"vocals": v, "instrumental": i})
+                                  for t, v, i in zip(tracks, vocals, instrumental)])
+
+
+def test_paired_comparison_hand_computed():
+    base = _report("a", [1.0, 2.0, 3.0, 4.0, 5.0, 6.0], [5.0] * 6)
+    # vocals: +1 on every track; instrumental: +0.5 on two, -0.5 on two, equal on two
+    other = _report("b", [2.0, 3.0, 4.0, 5.0, 6.0, 7.0], [5.5, 5.5, 4.5, 4.5, 5.0, 5.0])
+    paired = paired_comparison(base, other)
+    vocals, inst = paired["vocals"], paired["instrumental"]
+    assert vocals["tracks"] == 6 and vocals["better"] == 6 and vocals["worse"] == 0
+    assert vocals["mean_difference"] == pytest.approx(1.0) and vocals["median_difference"] == pytest.approx(1.0)
+    assert vocals["mean_difference_95"] == pytest.approx([1.0, 1.0])  # every resample is +1
+    assert vocals["sign_test_p"] == pytest.approx(2 / 2 ** 6)  # 6 of 6: two-sided exact binomial
+    assert inst["better"] == 2 and inst["worse"] == 2 and inst["sign_test_p"] == pytest.approx(1.0)
+    low, high = inst["mean_difference_95"]
+    assert -0.5 <= low < 0 < high <= 0.5 and inst["mean_difference"] == pytest.approx(0.0)
+    # Seeded: the same interval every time; the reverse comparison mirrors it.
+    assert paired_comparison(base, other) == paired
+    back = paired_comparison(other, base)["instrumental"]["mean_difference_95"]
+    assert back == pytest.approx([-high, -low], abs=1e-9)
+
+
+def test_paired_comparison_matches_tracks_by_name_and_skips_silent_ones():
+    base = _report("a", [1.0, 2.0, float("nan")], [3.0, 3.0, 3.0], tracks=["x", "y", "z"])
+    other = _report("b", [0.0, 2.5], [3.0, 4.0], tracks=["y", "x"])  # y: +0.5 -> 0.0 - 2.0; x: 2.5 - 1.0
+    vocals = paired_comparison(base, other)["vocals"]
+    assert vocals["tracks"] == 2 and vocals["better"] == 1 and vocals["worse"] == 1
+    assert vocals["mean_difference"] == pytest.approx((1.5 - 2.0) / 2)
+    assert vocals["mean_difference_95"] is None  # too few tracks for an interval that means anything
+
+
 def test_silent_track_does_not_break_bss_or_json():
     silent = np.zeros((8000, 1), np.float32)
     audio = TrackAudio("silence", 8000, silent, {"vocals": silent, "instrumental": silent})
@@ -220,6 +257,12 @@ def test_cli_compares_two_models_as_json(tiny_model_dir, tmp_path):
         assert model["seconds_per_audio_second"] > 0 and model["info"]["trained"] is False
     # Different weights, different scores: each model really was run.
     assert result["models"][0]["sdr"] != result["models"][1]["sdr"]
+    # ... and the second is compared with the first track by track.
+    (paired,) = result["paired_with_first"]
+    assert paired["model"] == str(other) and paired["baseline"] == str(tiny_model_dir)
+    first, second = ([t["sdr"]["vocals"] for t in m["per_track"]] for m in result["models"])
+    assert paired["vocals"]["mean_difference"] == pytest.approx(np.mean(np.subtract(second, first)))
+    assert paired["vocals"]["better"] + paired["vocals"]["worse"] == 2
 
     table = cli("evaluate", str(MUSDB_VALID), "-m", str(tiny_model_dir), "--limit", "1", "--allow-untrained",
                 "--bss", "off")

@@ -68,7 +68,34 @@ def _tables(reports, bss: bool, per_track: bool):
                           _db(sdr["instrumental"]["median"]), _db(sdr["instrumental"]["mean"]),
                           f"{report.seconds_per_audio_second:.3f}")
         tables.append(("Comparison (global SDR, dB, over the same tracks)", table))
+        tables.append(_paired_table(reports))
     return tables
+
+
+def _paired_table(reports):
+    """Each model against the first, track by track: is a difference of medians more than track noise?"""
+    from rich.markup import escape
+    from rich.table import Table
+
+    from vocal_remover.evaluate import paired_comparison
+
+    def cell(stem):
+        if stem["mean_difference"] is None:
+            return "-", "-"
+        low_high = stem["mean_difference_95"]
+        interval = f" [{low_high[0]:+.2f}, {low_high[1]:+.2f}]" if low_high else ""
+        p = stem["sign_test_p"]
+        return (f"{stem['mean_difference']:+.2f}{interval}",
+                f"{stem['better']}/{stem['tracks']}" + (f" (p {p:.2f})" if p is not None else ""))
+
+    table = Table()
+    for column in ("model", "vocals", "better on", "instrumental", "better on"):
+        table.add_column(column, justify="left" if column == "model" else "right")
+    for report in reports[1:]:
+        paired = paired_comparison(reports[0], report)
+        table.add_row(escape(report.name), *cell(paired["vocals"]), *cell(paired["instrumental"]))
+    return (f"Against {reports[0].name}, track by track (mean difference in dB [95% bootstrap interval], "
+            f"tracks better, sign test p)", table)
 
 
 @guarded
@@ -103,10 +130,11 @@ def evaluate(
 
     Every track is separated by each model (the `separate` code path); vocals and instrumental are scored
     with global SDR (MDX convention) and, with museval installed (the eval extra), BSS-eval v4 SDR. Prints a
-    table per model (median, mean, seconds per audio second)."""
+    table per model (median, mean, seconds per audio second) and, for several models, each one against the
+    first track by track (mean difference with a bootstrap interval, tracks better, sign test)."""
     import contextlib
 
-    from vocal_remover.evaluate import bss_available, find_tracks, separator_candidate
+    from vocal_remover.evaluate import bss_available, find_tracks, paired_comparison, separator_candidate
     from vocal_remover.evaluate import evaluate as run_evaluation
     from vocal_remover.separator import Separator
 
@@ -149,6 +177,8 @@ def evaluate(
             "metrics": {"sdr": "global SDR in dB over all samples and channels (MDX/SDX convention)",
                         "bss_sdr": "BSS-eval v4 SDR in dB (museval), median over 1 s windows" if use_bss else None},
             "models": [r.to_dict() for r in reports],
+            "paired_with_first": [{"model": r.name, "baseline": reports[0].name, **paired_comparison(reports[0], r)}
+                                  for r in reports[1:]],
         }, indent=2))
         return
     from rich.text import Text

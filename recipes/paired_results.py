@@ -1,0 +1,62 @@
+#!/usr/bin/env python
+"""Track-by-track comparison of the models in saved `vocal-remover evaluate --json` results.
+
+    python recipes/paired_results.py recipes/results/session9-evaluate-valid.json [--baseline NAME]
+
+`evaluate` prints this for new runs; this script recomputes it from results saved before it did, or
+against another baseline than the first model. Every other model is compared with the baseline: mean
+per-track difference (dB) with a bootstrap 95% interval, tracks better / worse, sign test p.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from vocal_remover.evaluate import ModelReport, TrackScore, paired_comparison
+
+
+def reports_from_json(result: dict) -> list[ModelReport]:
+    return [ModelReport(m["name"], m.get("info") or {},
+                        [TrackScore(t["track"], t["seconds"], t["wall_seconds"],
+                                    {k: (float("nan") if v is None else v) for k, v in t["sdr"].items()},
+                                    t.get("bss_sdr"))
+                         for t in m["per_track"]])
+            for m in result["models"]]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("results", nargs="+", type=Path, help="evaluate --json outputs")
+    parser.add_argument("--baseline", help="model name to compare against (default: the first)")
+    args = parser.parse_args(argv)
+    for path in args.results:
+        try:
+            reports = reports_from_json(json.loads(path.read_text()))
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            print(f"Error: {path}: not an evaluate --json result ({error})", file=sys.stderr)
+            return 1
+        names = [r.name for r in reports]
+        base_name = args.baseline or names[0]
+        if base_name not in names:
+            print(f"Error: {path}: no model named {base_name} (models: {', '.join(names)})", file=sys.stderr)
+            return 1
+        base = reports[names.index(base_name)]
+        print(f"{path} (against {base.name}, {len(base.tracks)} tracks)")
+        for report in reports:
+            if report is base:
+                continue
+            cells = []
+            for stem, s in paired_comparison(base, report).items():
+                interval = s["mean_difference_95"]
+                ci = f" [{interval[0]:+.2f}, {interval[1]:+.2f}]" if interval else ""
+                p = "-" if s["sign_test_p"] is None else f"{s['sign_test_p']:.2f}"
+                cells.append(f"{stem} {s['mean_difference']:+.2f}{ci}, better on {s['better']}/{s['tracks']}, p {p}")
+            print(f"  {report.name}: " + "; ".join(cells))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

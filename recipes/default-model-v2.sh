@@ -339,9 +339,13 @@ session10() {
   $PY "$HERE/average_checkpoints.py" --run "$RUNS/s10-lr3e-5" --tail 0.4 -o "$RUNS/s10-lr3e-5-tail"
   $PY "$HERE/average_checkpoints.py" --run "$RUNS/s10-lr5e-5" --tail 0.4 -o "$RUNS/s10-lr5e-5-tail"
   $PY "$HERE/average_checkpoints.py" "$RUNS/s10-lr3e-5-tail" "$RUNS/s10-lr5e-5-tail" -o "$RUNS/s10-both"
+  # A fourth candidate, added while the runs were going and before any candidate was scored: the packaged
+  # model and the two runs' mean, halfway (how session 7's model was made).
+  $PY "$HERE/interpolate_weights.py" "$packaged" "$RUNS/s10-both" --alpha 0.5 -o "$RUNS/s10-soup"
   for set in "$SHARED/musdb7/valid" "$WORK/eir-valid" "$WORK/mir1k-probe"; do
     $VR evaluate "$set" -m "$packaged" -m "$RUNS/s10-lr3e-5-tail" -m "$RUNS/s10-lr5e-5-tail" -m "$RUNS/s10-both" \
-        --precision fp32 --engine torch --bss off --json -q > "$RUNS/evaluate-session10-$(basename "$set").json"
+        -m "$RUNS/s10-soup/alpha-0.50" --precision fp32 --engine torch --bss off --json -q \
+        > "$RUNS/evaluate-session10-$(basename "$set").json"
   done
 }
 

@@ -182,6 +182,34 @@ def test_runner_with_a_model_scores_the_separate_path(tiny_model_dir, real_track
         evaluate(real_track, [mixture_candidate(), mixture_candidate()])
 
 
+def test_segments_are_scored_piece_by_piece_and_silent_stems_left_out(tmp_path):
+    rate = 8000
+    accompaniment = make_music(23.0, rate=rate, seed=1)
+    vocals = make_music(23.0, rate=rate, seed=2)
+    vocals[: 10 * rate] = 0  # the vocals come in at 10 s
+    track = tmp_path / "song"
+    track.mkdir()
+    sf.write(track / "vocals.wav", vocals, rate, subtype="FLOAT")
+    sf.write(track / "accompaniment.wav", accompaniment, rate, subtype="FLOAT")
+    (whole,) = evaluate(tmp_path, [mixture_candidate()], warmup=False)
+    (pieces,) = evaluate(tmp_path, [mixture_candidate()], warmup=False, segment_seconds=10)
+    # 23 s in pieces of 10: 0-10, then 10-23 (the 3-second rest joins the piece before it).
+    assert [t.track for t in pieces.tracks] == ["song [0-10 s]", "song [10-23 s]"]
+    assert [t.seconds for t in pieces.tracks] == pytest.approx([10.0, 13.0])
+    # one separation of the whole track, its time shared pro rata
+    assert pieces.tracks[1].wall_seconds / pieces.tracks[0].wall_seconds == pytest.approx(1.3)
+    assert whole.tracks[0].track == "song" and whole.tracks[0].seconds == pytest.approx(23.0)
+    audio = load_track(find_tracks(tmp_path)[0])
+    second = slice(10 * rate, None)
+    assert math.isnan(pieces.tracks[0].sdr["vocals"])  # no vocals in the first piece: no vocal SDR
+    assert pieces.tracks[0].sdr["instrumental"] == pytest.approx(
+        global_sdr(audio.stems["instrumental"][: 10 * rate], audio.mixture[: 10 * rate]))
+    for stem in ("vocals", "instrumental"):
+        assert pieces.tracks[1].sdr[stem] == pytest.approx(global_sdr(audio.stems[stem][second],
+                                                                      audio.mixture[second]))
+    assert pieces.stats()["vocals"]["median"] == pytest.approx(pieces.tracks[1].sdr["vocals"])
+
+
 def _report(name, vocals, instrumental, tracks=None):
     tracks = tracks or [f"t{i}" for i in range(len(vocals))]
     return ModelReport(name, {}, [TrackScore(t, 7.0, 1.0, {"vocals": v, "instrumental": i})
@@ -272,6 +300,16 @@ def test_cli_compares_two_models_as_json(tiny_model_dir, tmp_path):
     heading = next(line for line in table.stdout.splitlines() if line.startswith(str(tiny_model_dir)))
     assert heading.startswith(f"{tiny_model_dir} (untrained): 1 tracks, ") and "s per audio second" in heading
     assert "median" in table.stdout and "mean" in table.stdout
+
+    pieces = cli("evaluate", str(MUSDB_VALID), "-m", str(tiny_model_dir), "-m", str(other), "--limit", "1",
+                 "--allow-untrained", "--bss", "off", "--segment-seconds", "3", "--json")
+    assert pieces.exit_code == 0, pieces.output
+    result = json.loads(pieces.stdout)
+    seconds = [t["seconds"] for t in result["models"][0]["per_track"]]
+    # a 6.8-second clip: one 3-second piece, then the rest (0.8 s is under half a piece, so it joins)
+    assert result["segment_seconds"] == 3 and len(seconds) == 2 and seconds[0] == pytest.approx(3.0)
+    assert 3.0 < seconds[1] < 4.5
+    assert result["paired_with_first"][0]["vocals"]["tracks"] <= 2
 
 
 def test_cli_errors_are_one_line(tiny_model_dir, tmp_path):

@@ -415,6 +415,31 @@ def score(audio: TrackAudio, estimates: Mapping[str, np.ndarray], *, bss: bool =
     return sdr, bss_sdr
 
 
+SILENT_SEGMENT_DBFS = -60.0  # a segment's stem quieter than this (RMS) has no meaningful SDR
+
+
+def segments_of(audio: TrackAudio, seconds: float) -> list[TrackAudio]:
+    """The track cut into consecutive `seconds`-long pieces, named "<track> [start-end s]"; a last piece shorter
+    than half a segment joins the one before, so every sample is scored once."""
+    size = max(1, int(round(seconds * audio.rate)))
+    edges = list(range(0, len(audio.mixture), size)) + [len(audio.mixture)]
+    if len(edges) > 2 and edges[-1] - edges[-2] < size / 2:
+        del edges[-2]
+    out = []
+    for start, end in zip(edges[:-1], edges[1:]):
+        name = f"{audio.name} [{start / audio.rate:.0f}-{end / audio.rate:.0f} s]"
+        out.append(TrackAudio(name, audio.rate, audio.mixture[start:end],
+                              {stem: audio.stems[stem][start:end] for stem in STEMS}))
+    return out
+
+
+def _blank_silent_stems(audio: TrackAudio, sdr: dict[str, float]) -> dict[str, float]:
+    """NaN for a stem whose reference is silent in this piece (as museval leaves silent windows out)."""
+    floor = 10 ** (SILENT_SEGMENT_DBFS / 10)
+    return {stem: (math.nan if float(np.mean(np.square(audio.stems[stem], dtype=np.float64))) < floor else value)
+            for stem, value in sdr.items()}
+
+
 def _silence_like(audio: TrackAudio, seconds: float = 1.0) -> TrackAudio:
     n = int(audio.rate * seconds)
     zeros = np.zeros((n, audio.mixture.shape[1]), dtype=np.float32)
@@ -422,14 +447,18 @@ def _silence_like(audio: TrackAudio, seconds: float = 1.0) -> TrackAudio:
 
 
 def evaluate(data: str | Path | Sequence[Track], candidates: Sequence[Candidate], *, bss: bool = False,
-             limit: int | None = None, warmup: bool = True,
+             limit: int | None = None, warmup: bool = True, segment_seconds: float | None = None,
              progress: Callable[[EvalProgress], None] | None = None) -> list[ModelReport]:
     """Score every candidate on every track of `data` (a stems folder or a list of `Track`s).
 
     Each track is decoded once and given to the candidates in turn. `warmup` runs each candidate once
     on a second of silence first, so one-time costs (allocation, lazy initialisation) are not timed.
-    Returns one `ModelReport` per candidate, in order.
+    `segment_seconds`: each track is still separated whole, but scored piece by piece (`segments_of`), each
+    piece a row of the report (its wall time the track's, pro rata; silent stems NaN): many paired
+    observations from a few long songs. Returns one `ModelReport` per candidate, in order.
     """
+    if segment_seconds is not None and not segment_seconds > 0:
+        raise ValueError("segment_seconds must be positive")
     if not candidates:
         raise ValueError("no candidates to evaluate")
     names = [c.name for c in candidates]
@@ -451,8 +480,17 @@ def evaluate(data: str | Path | Sequence[Track], candidates: Sequence[Candidate]
             started = time.perf_counter()
             estimates = candidate.separate(audio)
             wall = time.perf_counter() - started
-            sdr, bss_sdr = score(audio, estimates, bss=bss, name=candidate.name)
-            report.tracks.append(TrackScore(audio.name, audio.seconds, wall, sdr, bss_sdr))
+            if segment_seconds is None:
+                sdr, bss_sdr = score(audio, estimates, bss=bss, name=candidate.name)
+                report.tracks.append(TrackScore(audio.name, audio.seconds, wall, sdr, bss_sdr))
+            else:
+                score(audio, estimates, name=candidate.name)  # the shape checks, on the whole track
+                pieces = segments_of(TrackAudio(audio.name, audio.rate, audio.mixture, dict(estimates)),
+                                     segment_seconds)
+                for piece, truth in zip(pieces, segments_of(audio, segment_seconds)):
+                    sdr, bss_sdr = score(truth, piece.stems, bss=bss, name=candidate.name)
+                    report.tracks.append(TrackScore(truth.name, truth.seconds, wall * truth.seconds / audio.seconds,
+                                                    _blank_silent_stems(truth, sdr), bss_sdr))
             done += 1
             if progress is not None:
                 progress(EvalProgress(candidate.name, audio.name, done, total))

@@ -23,7 +23,7 @@ def _db(value) -> str:
     return "-" if value is None else f"{value:.2f}"
 
 
-def _tables(reports, bss: bool, per_track: bool):
+def _tables(reports, bss: bool, per_track: bool, unit: str = "tracks"):
     """(heading, table) per model, then the comparison. Headings are printed as lines that never wrap
     (a table title wraps to the table's width, splitting paths and figures)."""
     from rich.markup import escape
@@ -34,7 +34,7 @@ def _tables(reports, bss: bool, per_track: bool):
         spas = report.seconds_per_audio_second
         speed = f"{spas:.3f} s per audio second ({1 / spas:.1f}x real time)" if spas > 0 else "timing n/a"
         untrained = "" if report.info.get("trained", True) else " (untrained)"
-        heading = f"{report.name}{untrained}: {len(report.tracks)} tracks, {speed}"
+        heading = f"{report.name}{untrained}: {len(report.tracks)} {unit}, {speed}"
         table = Table()
         table.add_column("SDR (dB)")
         table.add_column("vocals", justify="right")
@@ -67,12 +67,12 @@ def _tables(reports, bss: bool, per_track: bool):
             table.add_row(escape(report.name), _db(sdr["vocals"]["median"]), _db(sdr["vocals"]["mean"]),
                           _db(sdr["instrumental"]["median"]), _db(sdr["instrumental"]["mean"]),
                           f"{report.seconds_per_audio_second:.3f}")
-        tables.append(("Comparison (global SDR, dB, over the same tracks)", table))
-        tables.append(_paired_table(reports))
+        tables.append((f"Comparison (global SDR, dB, over the same {unit})", table))
+        tables.append(_paired_table(reports, unit))
     return tables
 
 
-def _paired_table(reports):
+def _paired_table(reports, unit: str = "tracks"):
     """Each model against the first, track by track: is a difference of medians more than track noise?"""
     from rich.markup import escape
     from rich.table import Table
@@ -94,8 +94,8 @@ def _paired_table(reports):
     for report in reports[1:]:
         paired = paired_comparison(reports[0], report)
         table.add_row(escape(report.name), *cell(paired["vocals"]), *cell(paired["instrumental"]))
-    return (f"Against {reports[0].name}, track by track (mean difference in dB [95% bootstrap interval], "
-            f"tracks better, sign test p)", table)
+    return (f"Against {reports[0].name}, {unit} one by one (mean difference in dB [95% bootstrap interval], "
+            f"{unit} better, sign test p)", table)
 
 
 @guarded
@@ -113,6 +113,10 @@ def evaluate(
     limit: Optional[int] = typer.Option(None, "--limit", min=1, metavar="N", show_default=False,
                                         help="Only the first N tracks (by name)."),
     per_track: bool = typer.Option(False, "--per-track", help="Show every track in the tables."),
+    segment_seconds: Optional[float] = typer.Option(
+        None, "--segment-seconds", min=1.0, metavar="S", show_default=False,
+        help="Score every S-second piece of each track on its own (tracks are still separated whole; a stem's "
+             "silent pieces are left out): many paired observations from a few long songs."),
     device: str = DEVICE,
     precision: str = PRECISION,
     batch_size: Optional[int] = BATCH_SIZE,
@@ -168,12 +172,14 @@ def evaluate(
             bar.update(task, completed=event.done, description=f"{event.model[:30]}: {event.track[:30]}")
 
     with bar if bar else contextlib.nullcontext():
-        reports = run_evaluation(tracks, candidates, bss=use_bss, progress=progress)
+        reports = run_evaluation(tracks, candidates, bss=use_bss, segment_seconds=segment_seconds,
+                                 progress=progress)
 
     if json_out:
         typer.echo(json.dumps({
             "data": str(data),
             "tracks": [t.name for t in tracks],
+            "segment_seconds": segment_seconds,
             "metrics": {"sdr": "global SDR in dB over all samples and channels (MDX/SDX convention)",
                         "bss_sdr": "BSS-eval v4 SDR in dB (museval), median over 1 s windows" if use_bss else None},
             "models": [r.to_dict() for r in reports],
@@ -183,7 +189,7 @@ def evaluate(
         return
     from rich.text import Text
 
-    for heading, table in _tables(reports, use_bss, per_track):
+    for heading, table in _tables(reports, use_bss, per_track, "pieces" if segment_seconds else "tracks"):
         stdout.print(Text(heading, style="bold"), soft_wrap=True)
         stdout.print(table)
     if bss is BssMode.auto and not use_bss and not quiet:

@@ -347,6 +347,10 @@ session10() {
         -m "$RUNS/s10-soup/alpha-0.50" --precision fp32 --engine torch --bss off --json -q \
         > "$RUNS/evaluate-session10-$(basename "$set").json"
   done
+  # Reported beside the ship rule, not part of it: the held-out song in 10-second pieces (paired per piece).
+  $VR evaluate "$WORK/eir-valid" -m "$packaged" -m "$RUNS/s10-lr3e-5-tail" -m "$RUNS/s10-lr5e-5-tail" \
+      -m "$RUNS/s10-both" -m "$RUNS/s10-soup/alpha-0.50" --segment-seconds 10 --precision fp32 --engine torch \
+      --bss off --json -q > "$RUNS/evaluate-session10-eir-valid-pieces.json"
 }
 
 "$@"

@@ -401,15 +401,19 @@ class EvalProgress:
 # --------------------------------------------------------------------------------------------
 
 
-def score(audio: TrackAudio, estimates: Mapping[str, np.ndarray], *, bss: bool = False,
-          name: str = "estimate") -> tuple[dict[str, float], dict[str, float] | None]:
-    """(global SDR per stem, BSS-eval v4 SDR per stem or None) of estimates for one track."""
+def _check_estimates(audio: TrackAudio, estimates: Mapping[str, np.ndarray], name: str) -> None:
     for stem in STEMS:
         if stem not in estimates:
             raise ModelError(name, f"returned no '{stem}' estimate")
         shape = np.shape(estimates[stem])
         if shape != audio.stems[stem].shape:
             raise ModelError(name, f"{stem} estimate has shape {shape}, the track {audio.stems[stem].shape}")
+
+
+def score(audio: TrackAudio, estimates: Mapping[str, np.ndarray], *, bss: bool = False,
+          name: str = "estimate") -> tuple[dict[str, float], dict[str, float] | None]:
+    """(global SDR per stem, BSS-eval v4 SDR per stem or None) of estimates for one track."""
+    _check_estimates(audio, estimates, name)
     sdr = {stem: global_sdr(audio.stems[stem], estimates[stem]) for stem in STEMS}
     bss_sdr = bss_eval_sdr(audio.stems, {s: estimates[s] for s in STEMS}, audio.rate) if bss else None
     return sdr, bss_sdr
@@ -418,18 +422,20 @@ def score(audio: TrackAudio, estimates: Mapping[str, np.ndarray], *, bss: bool =
 SILENT_SEGMENT_DBFS = -60.0  # a segment's stem quieter than this (RMS) has no meaningful SDR
 
 
-def segments_of(audio: TrackAudio, seconds: float) -> list[TrackAudio]:
-    """The track cut into consecutive `seconds`-long pieces, named "<track> [start-end s]"; a last piece shorter
-    than half a segment joins the one before, so every sample is scored once."""
+def segments_of(audio: TrackAudio, seconds: float) -> list[tuple[slice, TrackAudio]]:
+    """The track cut into consecutive `seconds`-long pieces, each (its sample slice, the piece named
+    "<track> [start-end s]"); a last piece shorter than half a segment joins the one before, so every sample
+    is scored once."""
     size = max(1, int(round(seconds * audio.rate)))
     edges = list(range(0, len(audio.mixture), size)) + [len(audio.mixture)]
     if len(edges) > 2 and edges[-1] - edges[-2] < size / 2:
         del edges[-2]
     out = []
     for start, end in zip(edges[:-1], edges[1:]):
+        part = slice(start, end)
         name = f"{audio.name} [{start / audio.rate:.0f}-{end / audio.rate:.0f} s]"
-        out.append(TrackAudio(name, audio.rate, audio.mixture[start:end],
-                              {stem: audio.stems[stem][start:end] for stem in STEMS}))
+        out.append((part, TrackAudio(name, audio.rate, audio.mixture[part],
+                                     {stem: audio.stems[stem][part] for stem in STEMS})))
     return out
 
 
@@ -476,21 +482,21 @@ def evaluate(data: str | Path | Sequence[Track], candidates: Sequence[Candidate]
             quiet = _silence_like(audio)
             for candidate in candidates:
                 candidate.separate(quiet)
+        pieces = segments_of(audio, segment_seconds) if segment_seconds is not None else None
         for candidate, report in zip(candidates, reports):
             started = time.perf_counter()
             estimates = candidate.separate(audio)
             wall = time.perf_counter() - started
-            if segment_seconds is None:
+            if pieces is None:
                 sdr, bss_sdr = score(audio, estimates, bss=bss, name=candidate.name)
                 report.tracks.append(TrackScore(audio.name, audio.seconds, wall, sdr, bss_sdr))
             else:
-                score(audio, estimates, name=candidate.name)  # the shape checks, on the whole track
-                pieces = segments_of(TrackAudio(audio.name, audio.rate, audio.mixture, dict(estimates)),
-                                     segment_seconds)
-                for piece, truth in zip(pieces, segments_of(audio, segment_seconds)):
-                    sdr, bss_sdr = score(truth, piece.stems, bss=bss, name=candidate.name)
-                    report.tracks.append(TrackScore(truth.name, truth.seconds, wall * truth.seconds / audio.seconds,
-                                                    _blank_silent_stems(truth, sdr), bss_sdr))
+                _check_estimates(audio, estimates, candidate.name)  # whole track: a slice hides a wrong length
+                for part, piece in pieces:
+                    sdr, bss_sdr = score(piece, {stem: estimates[stem][part] for stem in STEMS}, bss=bss,
+                                         name=candidate.name)
+                    report.tracks.append(TrackScore(piece.name, piece.seconds, wall * piece.seconds / audio.seconds,
+                                                    _blank_silent_stems(piece, sdr), bss_sdr))
             done += 1
             if progress is not None:
                 progress(EvalProgress(candidate.name, audio.name, done, total))

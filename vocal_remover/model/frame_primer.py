@@ -136,7 +136,7 @@ class FramePrimer(nn.Module):
     gradient_checkpointing = False  # recompute primer modules in the backward pass to save memory
 
     def _call(self, module: nn.Module, *args):
-        if self.gradient_checkpointing and self.training and torch.is_grad_enabled():
+        if self.gradient_checkpointing and torch.is_grad_enabled():  # also under --eval-mode
             return checkpoint(module, *args, use_reentrant=False)
         return module(*args)
 

@@ -83,6 +83,10 @@ class TrainConfig:
     strategy: str = "full"
     llrd_decay: float = 0.8
     last_n: int = 1
+    # Finetune the network as separation runs it: BatchNorm normalises with (and keeps) its running
+    # statistics and dropout is off, so the trained function is the shipped one (no train/test gap from
+    # small-batch statistics or dropout's variance).
+    eval_mode: bool = False
     # Waveform L1 beside the spectral one: global SDR is a waveform metric, and at equal steps this term
     # raised validation SDR where the spectral loss alone lowered it (recipes/README.md, session 4).
     wave_weight: float = 0.2

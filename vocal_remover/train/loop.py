@@ -405,7 +405,8 @@ class Trainer:
         self.callback(TrainEvent("start", self.step, cfg.steps, {"parameters": count_parameters(self.model),
                                                                  "device": str(self.device),
                                                                  "world_size": self.dist.world_size}))
-        self.train_model.train()
+        # --eval-mode: gradients flow as usual, but BatchNorm and dropout behave as at separation.
+        self.train_model.train(not cfg.eval_mode)
         stage = cfg.stage_at(self.step)
         self._batches = iter(self._loader(stage))
         started = last_end = self.clock()

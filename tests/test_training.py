@@ -234,6 +234,34 @@ def test_hard_stop_at_the_time_budget(stems_dir, tmp_path):
     assert load_checkpoint(tmp_path / "h" / "checkpoints" / "last.pt")["step"] == 7
 
 
+def test_eval_mode_trains_the_weights_but_keeps_the_batchnorm_statistics(stems_dir, tmp_path):
+    """--eval-mode: the weights move as in a normal run, the running statistics stay those of the start (a normal
+    run moves them), and dropout is off (the trained model reports training == False throughout)."""
+    seen_modes = []
+
+    def watch(event):
+        if event.kind == "step":
+            seen_modes.append(trainer.model.training)
+
+    trainer = Trainer(_config(stems_dir, tmp_path / "eval", eval_mode=True, steps=3), callback=watch)
+    trainer.run()
+    normal = Trainer(_config(stems_dir, tmp_path / "normal", steps=3))
+    normal.run()
+    start = {k: v.clone() for k, v in Trainer(_config(stems_dir, tmp_path / "fresh", steps=3)).model.state_dict().items()}
+    frozen = load_checkpoint(tmp_path / "eval" / "checkpoints" / "last.pt")["model"]
+    moved = load_checkpoint(tmp_path / "normal" / "checkpoints" / "last.pt")["model"]
+    stats = [k for k in start if k.endswith(("running_mean", "running_var"))]
+    assert stats and seen_modes == [False] * 3
+    for k in stats:
+        assert torch.equal(frozen[k], start[k]), k
+    assert all(not torch.equal(moved[k], start[k]) for k in stats if k.endswith("running_mean"))
+    weights = [k for k in start if k.endswith("conv.weight")]
+    assert weights and all((frozen[k] - start[k]).abs().max() > 1e-6 for k in weights)
+    # From scratch the statistics would never be learned: said before training.
+    assert any("--eval-mode" in w for w in _config(stems_dir, tmp_path / "x", eval_mode=True).warnings())
+    assert not _config(stems_dir, tmp_path / "y", eval_mode=True, init_from=str(tmp_path / "normal")).warnings()
+
+
 def test_data_weights_steer_sampling_between_datasets(stems_dir, tmp_path):
     """--data-weights 0,1: every crop comes from the second dataset (caches kept apart by path)."""
     import shutil

@@ -155,6 +155,9 @@ class TrainConfig:
         if self.steps and self.warmup > self.steps:
             found.append(f"--warmup {self.warmup} is longer than the run (--steps {self.steps}): the learning "
                          f"rate never gets above {self.steps / self.warmup:.0%} of --lr; use a shorter --warmup")
+        if self.eval_mode and not self.init_from:
+            found.append("--eval-mode without --checkpoint: BatchNorm keeps its initial statistics (mean 0, "
+                         "variance 1) for good; it is meant for finetuning a trained model")
         return found
 
     def resumed_with(self, changes: dict[str, Any]) -> "TrainConfig":

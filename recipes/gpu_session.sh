@@ -13,7 +13,9 @@
 # CPU runs' draws). The returned files are capped at 16 MiB each, so the fp16 weights come back in two parts.
 #
 # `train` settings (environment): MINUTES [6] of training, BATCH [64] crops of CROP [256] frames a step, LR [1e-4],
-# WARMUP [20], SEED [20], DEVICE [cuda], PRECISION [bf16], WORKERS [12], OUT [$OUT, the device tool's folder].
+# WARMUP [20], SEED [20], AUGMENT [mixup_prob=0,voxaug_prob=0.5: half the crops a vocal over another preview], DEVICE
+# [cuda], PRECISION [bf16], WORKERS [12], EXTRA [more finetune options, e.g. --eval-mode], OUT [$OUT, the device
+# tool's folder].
 # The candidate is fixed before the run: the mean of the checkpoints in the last 40% of its steps.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -38,7 +40,8 @@ bundle() {
 
 train() {
   local out=${OUT:?set OUT (the device tool sets it)} work=${WORK_DIR:-/tmp/vr-gpu}
-  local minutes=${MINUTES:-6} started
+  local minutes=${MINUTES:-6} started extra
+  read -ra extra <<< "${EXTRA:-}"
   started=$(date +%s)
   if ! python3 -c "import soundfile, soxr, platformdirs" 2>/dev/null; then
     python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site \
@@ -54,9 +57,9 @@ train() {
   "${vr[@]}" finetune --checkpoint "$ROOT/vocal_remover/models/default" --data "$work/cache" \
       --device "${DEVICE:-cuda}" --precision "${PRECISION:-bf16}" --batch-size "${BATCH:-64}" \
       --cropsizes "${CROP:-256}" --lr "${LR:-1e-4}" --warmup "${WARMUP:-20}" --steps 0 --max-minutes "$minutes" \
-      --wave-weight 0 --sdr-weight 1e-3 --sdr-floor 1e-2 --augment mixup_prob=0,voxaug_prob=0.5 \
+      --wave-weight 0 --sdr-weight 1e-3 --sdr-floor 1e-2 --augment "${AUGMENT:-mixup_prob=0,voxaug_prob=0.5}" \
       --val-every 0 --checkpoint-every "${CHECKPOINT_EVERY:-25}" --keep-last 40 --workers "${WORKERS:-12}" \
-      --seed "${SEED:-20}" --progress plain --status-every 30 --run-dir "$work/run" --overwrite
+      --seed "${SEED:-20}" --progress plain --status-every 30 --run-dir "$work/run" --overwrite "${extra[@]}"
   python3 "$HERE/average_checkpoints.py" --run "$work/run" --tail 0.4 -o "$work/model"
   cp "$work/model/config.json" "$work/model/README.md" "$work/run/metrics.jsonl" "$out/"
   split -b 15M -d "$work/model/model.safetensors" "$out/model.safetensors.part"

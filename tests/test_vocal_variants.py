@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from vocal_remover.data.vocal_variants import pick_variant, vocal_variant
+from vocal_remover.data.vocal_variants import pick_variant, stems_variant, vocal_variant
 
 RATE = 44100
 
@@ -37,3 +37,18 @@ def test_variant_choice_is_reproducible_and_covers_the_lists():
     assert picks == [pick_variant(f"ssvd/{i}.ogg", semis, stretches) for i in range(200)]
     assert {p[0] for p in picks} == set(semis) and {p[1] for p in picks} == set(stretches)
     assert picks != [pick_variant(f"ssvd/{i}.ogg", semis, stretches, seed=1) for i in range(200)]
+
+
+def test_stems_of_a_track_move_together():
+    t = np.arange(2 * RATE) / RATE
+    voice = (0.3 * np.sin(2 * np.pi * 440.0 * t)).astype(np.float32)
+    bass = (0.3 * np.sin(2 * np.pi * 110.0 * t[:-500])).astype(np.float32)  # a stem a little shorter
+    moved = stems_variant({"vocals": np.stack([voice, voice], 1), "accompaniment": np.stack([bass, bass], 1)},
+                          RATE, semitones=-2.0, stretch=1.1)
+    assert set(moved) == {"vocals", "accompaniment"}
+    assert moved["vocals"].shape == moved["accompaniment"].shape and moved["vocals"].shape[1] == 2
+    assert abs(len(moved["vocals"]) - (2 * RATE - 500) / 1.1) < 2048
+    middle = slice(RATE // 4, RATE // 4 + 32768)
+    ratio = 2 ** (-2 / 12)
+    assert peak_hz(moved["vocals"][middle, 0]) == pytest.approx(440.0 * ratio, abs=2.0)
+    assert peak_hz(moved["accompaniment"][middle, 0]) == pytest.approx(110.0 * ratio, abs=2.0)

@@ -1,6 +1,7 @@
 """Pitch-shifted and time-stretched copies of vocal stems: more singers' ranges and tempi from the same
 recordings. Too slow to do per training item (a phase vocoder per crop), so copies are made once, before
-`cache`, as a vocals-only pool (recipes/data/make_vocal_variants.py).
+`cache`, as a vocals-only pool (recipes/data/make_vocal_variants.py), or, with every stem of a track moved by
+the same amounts, as new real pairs still in key and in time (recipes/data/make_pair_variants.py).
 """
 
 from __future__ import annotations
@@ -32,6 +33,15 @@ def vocal_variant(audio: np.ndarray, rate: int, semitones: float = 0.0, stretch:
         channels.append(y)
     n = min(len(y) for y in channels)
     return np.clip(np.stack([y[:n] for y in channels], axis=1), -1.0, 1.0).astype(np.float32)
+
+
+def stems_variant(stems: dict[str, np.ndarray], rate: int, semitones: float = 0.0,
+                  stretch: float = 1.0) -> dict[str, np.ndarray]:
+    """Every stem of one track moved by the same amounts (`vocal_variant`), cut to one common length, so the
+    stems still sum to a mixture whose parts agree in key and tempo (unlike a voxaug remix)."""
+    moved = {name: vocal_variant(audio, rate, semitones, stretch) for name, audio in stems.items()}
+    n = min(len(audio) for audio in moved.values())
+    return {name: audio[:n] for name, audio in moved.items()}
 
 
 def pick_variant(name: str, semitones: list[float], stretches: list[float], seed: int = 0) -> tuple[float, float]:

@@ -17,6 +17,7 @@
 #   recipes/default-model-v2.sh session11 # session 11: finetuning in eval mode (frozen BatchNorm statistics, no dropout)
 #   recipes/default-model-v2.sh session12 # session 12: a uniform soup of sessions 9-11's runs (+ session12b: real pairs only)
 #   recipes/default-model-v2.sh session13 # session 13: real pairs only again, against the same plus a little MIR-1K
+#   recipes/default-model-v2.sh session14 # prepared in session 13: + pair variants, and session 13's MIR-1K arm repeated
 #
 # Every session continues from the packaged model (vocal_remover/models/default), so training accumulates
 # across sessions; the packaged model is replaced only when validation improves (see recipes/README.md).
@@ -493,6 +494,40 @@ session13() {
   for set in "$SHARED/musdb7/valid" "$WORK/eir-valid" "$WORK/mir1k-probe"; do
     $VR evaluate "$set" "${m[@]}" "${flags[@]}" > "$RUNS/evaluate-session13-$(basename "$set").json"
   done
+}
+
+session14() {
+  # Prepared in session 13, not yet run. From the packaged model (session 12's P2), two runs side by side, one thread
+  # each, 85 minutes, eval mode, lr 1e-4, no voxaug remixing or mixup:
+  #   variants  session 13's MIR-1K arm plus the pair variants (data/make_pair_variants.py: both stems of each training
+  #             track pitch-shifted / time-stretched together, 172 copies, cached as CACHE/pair-variants), seed 17
+  #   repeat    session 13's MIR-1K arm again with another seed (18): how far 7.Francium swings between two runs of one
+  #             recipe (session 12 and 13's real-pairs runs: +0.24 and -0.35)
+  # Candidates: each tail mean, their mean (AB), AB halfway back (AB-half); session 13's MIR-1K tail mean
+  # (RUNS_BEFORE/v13/s13-mir-tail) is evaluated beside them. Choice as in session 13.
+  export OMP_NUM_THREADS=1
+  local packaged="$HERE/../vocal_remover/models/default" minutes=${SESSION_MINUTES:-85} before=${RUNS_BEFORE:-runs}
+  local opts=(--checkpoint "$packaged" "${VALIDATION[@]}" "${WAVE_COMMON[@]}" --precision fp32 --keep-last 20
+              --max-minutes "$minutes" --wave-weight 0 --sdr-weight 1e-3 --sdr-floor 1e-2 --accum 8 --warmup 5
+              --val-every 25 --checkpoint-every 25 --lr 1e-4 --eval-mode --augment mixup_prob=0,voxaug_prob=0)
+  $VR finetune "${opts[@]}" --data "$CACHE/musdb7-train" --data "$CACHE/eir-train" --data "$CACHE/mir1k" \
+      --data "$CACHE/pair-variants" --data-weights 1,0.25,0.035,0.5 --seed 17 --run-dir "$RUNS/s14-variants" \
+      2>"$RUNS/s14-variants.log" &
+  $VR finetune "${opts[@]}" "${DATA_WAVE[@]}" --seed 18 --run-dir "$RUNS/s14-repeat" 2>"$RUNS/s14-repeat.log" &
+  wait
+  $PY "$HERE/average_checkpoints.py" --run "$RUNS/s14-variants" --tail 0.4 -o "$RUNS/s14-variants-tail"
+  $PY "$HERE/average_checkpoints.py" --run "$RUNS/s14-repeat" --tail 0.4 -o "$RUNS/s14-repeat-tail"
+  $PY "$HERE/average_checkpoints.py" "$RUNS/s14-variants-tail" "$RUNS/s14-repeat-tail" -o "$RUNS/s14-AB"
+  $PY "$HERE/interpolate_weights.py" "$packaged" "$RUNS/s14-AB" --alpha 0.5 -o "$RUNS/s14-AB-half"
+  export OMP_NUM_THREADS=2
+  local flags=(--precision fp32 --engine torch --bss off --json -q)
+  local m=(-m "$packaged" -m "$RUNS/s14-variants-tail" -m "$RUNS/s14-repeat-tail" -m "$RUNS/s14-AB"
+           -m "$RUNS/s14-AB-half/alpha-0.50" -m "$before/v13/s13-mir-tail")
+  for set in "$SHARED/musdb7/valid" "$WORK/eir-valid" "$WORK/mir1k-probe"; do
+    $VR evaluate "$set" "${m[@]}" "${flags[@]}" > "$RUNS/evaluate-session14-$(basename "$set").json"
+  done
+  $VR evaluate "$WORK/eir-valid" "${m[@]}" --segment-seconds 10 "${flags[@]}" \
+      > "$RUNS/evaluate-session14-eir-valid-pieces.json"
 }
 
 "$@"

@@ -464,6 +464,33 @@ session12b() {
       > "$RUNS/evaluate-session12-eir-valid-pieces.json"
 }
 
+# Sessions 13-: finetuning in eval mode on real pairs (no voxaug remixing, no mixup), lr 1e-4, 32 crops a step, fp32;
+# after WAVE_COMMON, whose --augment and --keep-last these replace.
+EVAL_PAIRS=(--precision fp32 --keep-last 20 --wave-weight 0 --sdr-weight 1e-3 --sdr-floor 1e-2 --accum 8 --warmup 5
+            --val-every 25 --checkpoint-every 25 --lr 1e-4 --eval-mode --augment mixup_prob=0,voxaug_prob=0)
+
+soup_two() {
+  # RUN_A RUN_B NAME: each run's mean of its last 40% of checkpoints (RUN-tail), their mean (NAME-AB) and that mean
+  # halfway back to the packaged model (NAME-AB-half/alpha-0.50)
+  $PY "$HERE/average_checkpoints.py" --run "$1" --tail 0.4 -o "$1-tail"
+  $PY "$HERE/average_checkpoints.py" --run "$2" --tail 0.4 -o "$2-tail"
+  $PY "$HERE/average_checkpoints.py" "$1-tail" "$2-tail" -o "$RUNS/$3-AB"
+  $PY "$HERE/interpolate_weights.py" "$HERE/../vocal_remover/models/default" "$RUNS/$3-AB" --alpha 0.5 \
+      -o "$RUNS/$3-AB-half"
+}
+
+evaluate_sets() {
+  # NAME MODEL...: `evaluate` (fp32, torch engine, 2 threads) of the models on musdb7/valid, 7.Francium and the
+  # MIR-1K probe, as RUNS/evaluate-NAME-SET.json
+  local name=$1 m=() set
+  shift
+  for model in "$@"; do m+=(-m "$model"); done
+  for set in "$SHARED/musdb7/valid" "$WORK/eir-valid" "$WORK/mir1k-probe"; do
+    OMP_NUM_THREADS=2 $VR evaluate "$set" "${m[@]}" --precision fp32 --engine torch --bss off --json -q \
+        > "$RUNS/evaluate-$name-$(basename "$set").json"
+  done
+}
+
 session13() {
   # Session 13, from the packaged model (session 12's P2). Session 12's real-pairs arm raised both ship sets but cost
   # MIR-1K 0.16 dB (its tail mean) / 0.06 dB (halfway back). Two arms side by side, one thread each, 85 minutes,
@@ -475,25 +502,16 @@ session13() {
   # 7.Francium (both stems) and whose MIR-1K probe vocal median is not below it, the one with the highest paired
   # mean vocal difference on musdb7/valid.
   export OMP_NUM_THREADS=1
-  local packaged="$HERE/../vocal_remover/models/default" minutes=${SESSION_MINUTES:-85}
-  local opts=(--checkpoint "$packaged" "${VALIDATION[@]}" "${WAVE_COMMON[@]}" --precision fp32 --keep-last 20
-              --max-minutes "$minutes" --wave-weight 0 --sdr-weight 1e-3 --sdr-floor 1e-2 --accum 8 --warmup 5
-              --val-every 25 --checkpoint-every 25 --lr 1e-4 --eval-mode --augment mixup_prob=0,voxaug_prob=0)
+  local packaged="$HERE/../vocal_remover/models/default"
+  local opts=(--checkpoint "$packaged" "${VALIDATION[@]}" "${WAVE_COMMON[@]}" --max-minutes "${SESSION_MINUTES:-85}"
+              "${EVAL_PAIRS[@]}")
   $VR finetune "${opts[@]}" --data "$CACHE/musdb7-train" --data "$CACHE/eir-train" --data-weights 1,0.25 \
       --seed 15 --run-dir "$RUNS/s13-pairs" 2>"$RUNS/s13-pairs.log" &
   $VR finetune "${opts[@]}" "${DATA_WAVE[@]}" --seed 16 --run-dir "$RUNS/s13-mir" 2>"$RUNS/s13-mir.log" &
   wait
-  $PY "$HERE/average_checkpoints.py" --run "$RUNS/s13-pairs" --tail 0.4 -o "$RUNS/s13-pairs-tail"
-  $PY "$HERE/average_checkpoints.py" --run "$RUNS/s13-mir" --tail 0.4 -o "$RUNS/s13-mir-tail"
-  $PY "$HERE/average_checkpoints.py" "$RUNS/s13-pairs-tail" "$RUNS/s13-mir-tail" -o "$RUNS/s13-AB"
-  $PY "$HERE/interpolate_weights.py" "$packaged" "$RUNS/s13-AB" --alpha 0.5 -o "$RUNS/s13-AB-half"
-  export OMP_NUM_THREADS=2
-  local flags=(--precision fp32 --engine torch --bss off --json -q)
-  local m=(-m "$packaged" -m "$RUNS/s13-pairs-tail" -m "$RUNS/s13-mir-tail" -m "$RUNS/s13-AB"
-           -m "$RUNS/s13-AB-half/alpha-0.50")
-  for set in "$SHARED/musdb7/valid" "$WORK/eir-valid" "$WORK/mir1k-probe"; do
-    $VR evaluate "$set" "${m[@]}" "${flags[@]}" > "$RUNS/evaluate-session13-$(basename "$set").json"
-  done
+  soup_two "$RUNS/s13-pairs" "$RUNS/s13-mir" s13
+  evaluate_sets session13 "$packaged" "$RUNS/s13-pairs-tail" "$RUNS/s13-mir-tail" "$RUNS/s13-AB" \
+      "$RUNS/s13-AB-half/alpha-0.50"
 }
 
 session14() {
@@ -506,28 +524,22 @@ session14() {
   # Candidates: each tail mean, their mean (AB), AB halfway back (AB-half); session 13's MIR-1K tail mean
   # (RUNS_BEFORE/v13/s13-mir-tail) is evaluated beside them. Choice as in session 13.
   export OMP_NUM_THREADS=1
-  local packaged="$HERE/../vocal_remover/models/default" minutes=${SESSION_MINUTES:-85} before=${RUNS_BEFORE:-runs}
-  local opts=(--checkpoint "$packaged" "${VALIDATION[@]}" "${WAVE_COMMON[@]}" --precision fp32 --keep-last 20
-              --max-minutes "$minutes" --wave-weight 0 --sdr-weight 1e-3 --sdr-floor 1e-2 --accum 8 --warmup 5
-              --val-every 25 --checkpoint-every 25 --lr 1e-4 --eval-mode --augment mixup_prob=0,voxaug_prob=0)
+  local packaged="$HERE/../vocal_remover/models/default"
+  local opts=(--checkpoint "$packaged" "${VALIDATION[@]}" "${WAVE_COMMON[@]}" --max-minutes "${SESSION_MINUTES:-85}"
+              "${EVAL_PAIRS[@]}")
   $VR finetune "${opts[@]}" --data "$CACHE/musdb7-train" --data "$CACHE/eir-train" --data "$CACHE/mir1k" \
       --data "$CACHE/pair-variants" --data-weights 1,0.25,0.035,0.5 --seed 17 --run-dir "$RUNS/s14-variants" \
       2>"$RUNS/s14-variants.log" &
   $VR finetune "${opts[@]}" "${DATA_WAVE[@]}" --seed 18 --run-dir "$RUNS/s14-repeat" 2>"$RUNS/s14-repeat.log" &
   wait
-  $PY "$HERE/average_checkpoints.py" --run "$RUNS/s14-variants" --tail 0.4 -o "$RUNS/s14-variants-tail"
-  $PY "$HERE/average_checkpoints.py" --run "$RUNS/s14-repeat" --tail 0.4 -o "$RUNS/s14-repeat-tail"
-  $PY "$HERE/average_checkpoints.py" "$RUNS/s14-variants-tail" "$RUNS/s14-repeat-tail" -o "$RUNS/s14-AB"
-  $PY "$HERE/interpolate_weights.py" "$packaged" "$RUNS/s14-AB" --alpha 0.5 -o "$RUNS/s14-AB-half"
-  export OMP_NUM_THREADS=2
-  local flags=(--precision fp32 --engine torch --bss off --json -q)
-  local m=(-m "$packaged" -m "$RUNS/s14-variants-tail" -m "$RUNS/s14-repeat-tail" -m "$RUNS/s14-AB"
-           -m "$RUNS/s14-AB-half/alpha-0.50" -m "$before/v13/s13-mir-tail")
-  for set in "$SHARED/musdb7/valid" "$WORK/eir-valid" "$WORK/mir1k-probe"; do
-    $VR evaluate "$set" "${m[@]}" "${flags[@]}" > "$RUNS/evaluate-session14-$(basename "$set").json"
-  done
-  $VR evaluate "$WORK/eir-valid" "${m[@]}" --segment-seconds 10 "${flags[@]}" \
-      > "$RUNS/evaluate-session14-eir-valid-pieces.json"
+  soup_two "$RUNS/s14-variants" "$RUNS/s14-repeat" s14
+  local m=("$packaged" "$RUNS/s14-variants-tail" "$RUNS/s14-repeat-tail" "$RUNS/s14-AB" "$RUNS/s14-AB-half/alpha-0.50"
+           "${RUNS_BEFORE:-runs}/v13/s13-mir-tail")
+  evaluate_sets session14 "${m[@]}"
+  local pieces=()
+  for model in "${m[@]}"; do pieces+=(-m "$model"); done
+  OMP_NUM_THREADS=2 $VR evaluate "$WORK/eir-valid" "${pieces[@]}" --segment-seconds 10 --precision fp32 --engine torch \
+      --bss off --json -q > "$RUNS/evaluate-session14-eir-valid-pieces.json"
 }
 
 "$@"

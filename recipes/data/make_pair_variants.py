@@ -26,6 +26,14 @@ from vocal_remover.data.vocal_variants import pick_variant, stems_variant
 AUDIO = (".ogg", ".flac", ".wav", ".mp3", ".opus")
 
 
+def float_list(text: str) -> list[float]:
+    """'-2,-1,1,2' -> [-2.0, -1.0, 1.0, 2.0], or a one-line argparse error."""
+    try:
+        return [float(v) for v in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected numbers separated by commas, got {text!r}") from None
+
+
 def track_folders(source: Path) -> list[Path]:
     """Folders under `source` that hold a vocals stem and at least one other stem."""
     found = []
@@ -53,12 +61,11 @@ def main() -> None:
     parser.add_argument("sources", nargs="+", type=Path)
     parser.add_argument("-o", "--output", required=True, type=Path)
     parser.add_argument("--variants", type=int, default=2, help="copies per track")
-    parser.add_argument("--semitones", default="-2,-1,1,2")
-    parser.add_argument("--stretches", default="0.9,1,1.1")
+    parser.add_argument("--semitones", type=float_list, default="-2,-1,1,2")
+    parser.add_argument("--stretches", type=float_list, default="0.9,1,1.1")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    semitones = [float(v) for v in args.semitones.split(",")]
-    stretches = [float(v) for v in args.stretches.split(",")]
+    semitones, stretches = args.semitones, args.stretches
     args.output.mkdir(parents=True, exist_ok=True)
     for source in args.sources:
         tracks = track_folders(source)

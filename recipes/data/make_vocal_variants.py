@@ -24,6 +24,14 @@ from vocal_remover.data.vocal_variants import pick_variant, vocal_variant
 AUDIO = (".ogg", ".flac", ".wav", ".mp3", ".opus")
 
 
+def float_list(text: str) -> list[float]:
+    """'-2,-1,1,2' -> [-2.0, -1.0, 1.0, 2.0], or a one-line argparse error."""
+    try:
+        return [float(v) for v in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected numbers separated by commas, got {text!r}") from None
+
+
 def vocal_files(source: Path) -> list[Path]:
     files = sorted(p for p in source.rglob("*") if p.is_file() and p.suffix.lower() in AUDIO)
     stems = [p for p in files if p.stem.lower() == "vocals"]
@@ -34,12 +42,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("sources", nargs="+", type=Path)
     parser.add_argument("-o", "--output", required=True, type=Path)
-    parser.add_argument("--semitones", default="-3,-2,-1,1,2,3")
-    parser.add_argument("--stretches", default="0.9,1,1.1")
+    parser.add_argument("--semitones", type=float_list, default="-3,-2,-1,1,2,3")
+    parser.add_argument("--stretches", type=float_list, default="0.9,1,1.1")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    semitones = [float(v) for v in args.semitones.split(",")]
-    stretches = [float(v) for v in args.stretches.split(",")]
+    semitones, stretches = args.semitones, args.stretches
     out = args.output / "vocals"
     out.mkdir(parents=True, exist_ok=True)
     for source in args.sources:

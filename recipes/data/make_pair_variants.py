@@ -23,15 +23,7 @@ import soundfile as sf
 from vocal_remover.audio import read_audio
 from vocal_remover.data.vocal_variants import pick_variant, stems_variant
 
-AUDIO = (".ogg", ".flac", ".wav", ".mp3", ".opus")
-
-
-def float_list(text: str) -> list[float]:
-    """'-2,-1,1,2' -> [-2.0, -1.0, 1.0, 2.0], or a one-line argparse error."""
-    try:
-        return [float(v) for v in text.split(",")]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected numbers separated by commas, got {text!r}") from None
+from make_vocal_variants import AUDIO, float_list  # this folder (the script's own) is on sys.path
 
 
 def track_folders(source: Path) -> list[Path]:

@@ -18,6 +18,7 @@
 #   recipes/default-model-v2.sh session12 # session 12: a uniform soup of sessions 9-11's runs (+ session12b: real pairs only)
 #   recipes/default-model-v2.sh session13 # session 13: real pairs only again, against the same plus a little MIR-1K
 #   recipes/default-model-v2.sh session14 # prepared in session 13: + pair variants, and session 13's MIR-1K arm repeated
+#   recipes/default-model-v2.sh session14_soup4 # after session14: its two runs and session 13's two averaged
 #
 # Every session continues from the packaged model (vocal_remover/models/default), so training accumulates
 # across sessions; the packaged model is replaced only when validation improves (see recipes/README.md).
@@ -540,6 +541,22 @@ session14() {
   for model in "${m[@]}"; do pieces+=(-m "$model"); done
   OMP_NUM_THREADS=2 $VR evaluate "$WORK/eir-valid" "${pieces[@]}" --segment-seconds 10 --precision fp32 --engine torch \
       --bss off --json -q > "$RUNS/evaluate-session14-eir-valid-pieces.json"
+}
+
+session14_soup4() {
+  # Added in session 14 before any candidate was scored: the four runs made from the packaged model (sessions 13 and
+  # 14, two recipes each, all eval mode, lr 1e-4) averaged, as one more soup (S4) and S4 halfway back (S4-half), judged
+  # by session 14's rule. RUNS_BEFORE/v13 holds session 13's tail means.
+  local packaged="$HERE/../vocal_remover/models/default" before="${RUNS_BEFORE:-runs}/v13"
+  $PY "$HERE/average_checkpoints.py" "$before/s13-pairs-tail" "$before/s13-mir-tail" "$RUNS/s14-variants-tail" \
+      "$RUNS/s14-repeat-tail" -o "$RUNS/s14-S4"
+  $PY "$HERE/interpolate_weights.py" "$packaged" "$RUNS/s14-S4" --alpha 0.5 -o "$RUNS/s14-S4-half"
+  local m=("$packaged" "$RUNS/s14-S4" "$RUNS/s14-S4-half/alpha-0.50")
+  evaluate_sets session14-soup4 "${m[@]}"
+  local pieces=()
+  for model in "${m[@]}"; do pieces+=(-m "$model"); done
+  OMP_NUM_THREADS=2 $VR evaluate "$WORK/eir-valid" "${pieces[@]}" --segment-seconds 10 --precision fp32 --engine torch \
+      --bss off --json -q > "$RUNS/evaluate-session14-soup4-eir-valid-pieces.json"
 }
 
 "$@"

@@ -19,6 +19,7 @@
 #   recipes/default-model-v2.sh session13 # session 13: real pairs only again, against the same plus a little MIR-1K
 #   recipes/default-model-v2.sh session14 # prepared in session 13: + pair variants, and session 13's MIR-1K arm repeated
 #   recipes/default-model-v2.sh session14_soup4 # after session14: its two runs and session 13's two averaged
+#   recipes/default-model-v2.sh session15 # prepared in session 14: two more pair-variants runs, the six-run soup
 #
 # Every session continues from the packaged model (vocal_remover/models/default), so training accumulates
 # across sessions; the packaged model is replaced only when validation improves (see recipes/README.md).
@@ -557,6 +558,34 @@ session14_soup4() {
   for model in "${m[@]}"; do pieces+=(-m "$model"); done
   OMP_NUM_THREADS=2 $VR evaluate "$WORK/eir-valid" "${pieces[@]}" --segment-seconds 10 --precision fp32 --engine torch \
       --bss off --json -q > "$RUNS/evaluate-session14-soup4-eir-valid-pieces.json"
+}
+
+session15() {
+  # Prepared in session 14, not yet run. Four runs from the packaged model (sessions 13-14) each moved musdb7/valid by
+  # +0.04..+0.09 dB, inside its noise; averaging them kept that and smoothed 7.Francium. So the soup grows: two more
+  # runs of the one recipe that did not cost 7.Francium (session 14's pair variants, seeds 19 and 20), one thread each,
+  # 80 minutes, from the packaged model; candidates: each tail mean, AB, AB-half, and the six runs from the packaged
+  # model averaged (S6: sessions 13-15) with S6 halfway back. Needs RUNS_BEFORE/v13 and RUNS_BEFORE/v14's tail means
+  # (rebuild with session13, session14). Choice: session 14's rule (recipes/README.md).
+  export OMP_NUM_THREADS=1
+  local packaged="$HERE/../vocal_remover/models/default" v13="${RUNS_BEFORE:-runs}/v13" v14="${RUNS_BEFORE:-runs}/v14"
+  local opts=(--checkpoint "$packaged" "${VALIDATION[@]}" "${WAVE_COMMON[@]}" --max-minutes "${SESSION_MINUTES:-80}"
+              "${EVAL_PAIRS[@]}" --data "$CACHE/musdb7-train" --data "$CACHE/eir-train" --data "$CACHE/mir1k"
+              --data "$CACHE/pair-variants" --data-weights 1,0.25,0.035,0.5)
+  $VR finetune "${opts[@]}" --seed 19 --run-dir "$RUNS/s15-a" 2>"$RUNS/s15-a.log" &
+  $VR finetune "${opts[@]}" --seed 20 --run-dir "$RUNS/s15-b" 2>"$RUNS/s15-b.log" &
+  wait
+  soup_two "$RUNS/s15-a" "$RUNS/s15-b" s15
+  $PY "$HERE/average_checkpoints.py" "$v13/s13-pairs-tail" "$v13/s13-mir-tail" "$v14/s14-variants-tail" \
+      "$v14/s14-repeat-tail" "$RUNS/s15-a-tail" "$RUNS/s15-b-tail" -o "$RUNS/s15-S6"
+  $PY "$HERE/interpolate_weights.py" "$packaged" "$RUNS/s15-S6" --alpha 0.5 -o "$RUNS/s15-S6-half"
+  local m=("$packaged" "$RUNS/s15-a-tail" "$RUNS/s15-b-tail" "$RUNS/s15-AB" "$RUNS/s15-AB-half/alpha-0.50"
+           "$RUNS/s15-S6" "$RUNS/s15-S6-half/alpha-0.50")
+  evaluate_sets session15 "${m[@]}"
+  local pieces=()
+  for model in "${m[@]}"; do pieces+=(-m "$model"); done
+  OMP_NUM_THREADS=2 $VR evaluate "$WORK/eir-valid" "${pieces[@]}" --segment-seconds 10 --precision fp32 --engine torch \
+      --bss off --json -q > "$RUNS/evaluate-session15-eir-valid-pieces.json"
 }
 
 "$@"

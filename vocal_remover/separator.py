@@ -305,12 +305,19 @@ class Separator:
         output has the stream's real length either way).
         """
         seg, stride, weight = self._plan(length)
-        # All grids' window starts in increasing order; a shifted grid starts before the audio (zeros).
-        starts = heapq.merge(*(itertools.count(-offset, stride) for offset in self.shift_offsets(stride)))
+        # All grids' window starts in increasing order, each with whether it is the plain grid's. Only the
+        # plain grid cuts windows that reach outside the audio (zero padding): a window that is half padding
+        # separates its real half badly (measured: --tta on 7-s clips, one window each, lost 0.6 dB), so the
+        # other grids start at their first window inside the audio and stop before one that would run past
+        # the end. Where they do not reach, the plain grid alone covers the audio.
+        offsets = self.shift_offsets(stride)  # offsets[0] == 0: the plain grid
+        grids = [zip(itertools.count(0, stride), itertools.repeat(True))]
+        grids += [zip(itertools.count((-offset) % stride, stride), itertools.repeat(False)) for offset in offsets[1:]]
+        starts = heapq.merge(*grids, key=lambda start: start[0])
         buf = np.zeros((0, 2), dtype=np.float32)
         buf_start = 0  # absolute index of buf[0]
         total = 0
-        next_pos = next(starts)  # start of the next segment to cut
+        next_pos, next_plain = next(starts)  # start of the next segment to cut
         ola = OverlapAdd(2)
         ended = False
         source = iter(blocks)
@@ -323,6 +330,13 @@ class Separator:
                 return pos < total and (pos <= 0 or pos - stride + seg < total)
             return pos + seg <= buf_start + len(buf)
 
+        def skip_partial() -> bool:
+            """At the end: pass over the other grids' windows that would run past the last sample."""
+            nonlocal next_pos, next_plain
+            while ended and not next_plain and next_pos + seg > total:
+                next_pos, next_plain = next(starts)
+            return True
+
         while True:
             block = next(source, None)
             if block is None:
@@ -331,11 +345,11 @@ class Separator:
                 buf = np.concatenate((buf, block.astype(np.float32, copy=False)))
                 total += len(block)
             # Cut every segment that is complete (or, at the end, those still needed), in batches.
-            while wanted(next_pos):
+            while skip_partial() and wanted(next_pos):
                 positions = []
-                while len(positions) < self.batch_size and wanted(next_pos):
+                while len(positions) < self.batch_size and skip_partial() and wanted(next_pos):
                     positions.append(next_pos)
-                    next_pos = next(starts)
+                    next_pos, next_plain = next(starts)
                 batch = np.zeros((len(positions), seg, 2), dtype=np.float32)
                 for k, pos in enumerate(positions):
                     lo = max(pos, buf_start)

@@ -20,6 +20,7 @@
 #   recipes/default-model-v2.sh session14 # prepared in session 13: + pair variants, and session 13's MIR-1K arm repeated
 #   recipes/default-model-v2.sh session14_soup4 # after session14: its two runs and session 13's two averaged
 #   recipes/default-model-v2.sh session15 # prepared in session 14: two more pair-variants runs, the six-run soup
+#   recipes/default-model-v2.sh session15_score # its candidates and evaluation, after resumed runs
 #
 # Every session continues from the packaged model (vocal_remover/models/default), so training accumulates
 # across sessions; the packaged model is replaced only when validation improves (see recipes/README.md).
@@ -568,13 +569,19 @@ session15() {
   # model averaged (S6: sessions 13-15) with S6 halfway back. Needs RUNS_BEFORE/v13 and RUNS_BEFORE/v14's tail means
   # (rebuild with session13, session14). Choice: session 14's rule (recipes/README.md).
   export OMP_NUM_THREADS=1
-  local packaged="$HERE/../vocal_remover/models/default" v13="${RUNS_BEFORE:-runs}/v13" v14="${RUNS_BEFORE:-runs}/v14"
+  local packaged="$HERE/../vocal_remover/models/default"
   local opts=(--checkpoint "$packaged" "${VALIDATION[@]}" "${WAVE_COMMON[@]}" --max-minutes "${SESSION_MINUTES:-80}"
               "${EVAL_PAIRS[@]}" --data "$CACHE/musdb7-train" --data "$CACHE/eir-train" --data "$CACHE/mir1k"
               --data "$CACHE/pair-variants" --data-weights 1,0.25,0.035,0.5)
   $VR finetune "${opts[@]}" --seed 19 --run-dir "$RUNS/s15-a" 2>"$RUNS/s15-a.log" &
   $VR finetune "${opts[@]}" --seed 20 --run-dir "$RUNS/s15-b" 2>"$RUNS/s15-b.log" &
   wait
+  session15_score
+}
+
+session15_score() {
+  # session15's candidates and evaluation (alone: after its runs were finished with `finetune --resume --run-dir`)
+  local packaged="$HERE/../vocal_remover/models/default" v13="${RUNS_BEFORE:-runs}/v13" v14="${RUNS_BEFORE:-runs}/v14"
   soup_two "$RUNS/s15-a" "$RUNS/s15-b" s15
   $PY "$HERE/average_checkpoints.py" "$v13/s13-pairs-tail" "$v13/s13-mir-tail" "$v14/s14-variants-tail" \
       "$v14/s14-repeat-tail" "$RUNS/s15-a-tail" "$RUNS/s15-b-tail" -o "$RUNS/s15-S6"

@@ -21,6 +21,7 @@
 #   recipes/default-model-v2.sh session14_soup4 # after session14: its two runs and session 13's two averaged
 #   recipes/default-model-v2.sh session15 # prepared in session 14: two more pair-variants runs, the six-run soup
 #   recipes/default-model-v2.sh session15_score # its candidates and evaluation, after resumed runs
+#   recipes/default-model-v2.sh session16 # session 15's runs again (they were lost), 90 minutes, and their soups
 #
 # Every session continues from the packaged model (vocal_remover/models/default), so training accumulates
 # across sessions; the packaged model is replaced only when validation improves (see recipes/README.md).
@@ -494,6 +495,16 @@ evaluate_sets() {
   done
 }
 
+evaluate_pieces() {
+  # NAME MODEL...: `evaluate` of the models on 7.Francium in 10-second pieces (a paired view of one song), as
+  # RUNS/evaluate-NAME-eir-valid-pieces.json
+  local name=$1 m=()
+  shift
+  for model in "$@"; do m+=(-m "$model"); done
+  OMP_NUM_THREADS=2 $VR evaluate "$WORK/eir-valid" "${m[@]}" --segment-seconds 10 --precision fp32 --engine torch \
+      --bss off --json -q > "$RUNS/evaluate-$name-eir-valid-pieces.json"
+}
+
 session13() {
   # Session 13, from the packaged model (session 12's P2). Session 12's real-pairs arm raised both ship sets but cost
   # MIR-1K 0.16 dB (its tail mean) / 0.06 dB (halfway back). Two arms side by side, one thread each, 85 minutes,
@@ -539,10 +550,7 @@ session14() {
   local m=("$packaged" "$RUNS/s14-variants-tail" "$RUNS/s14-repeat-tail" "$RUNS/s14-AB" "$RUNS/s14-AB-half/alpha-0.50"
            "${RUNS_BEFORE:-runs}/v13/s13-mir-tail")
   evaluate_sets session14 "${m[@]}"
-  local pieces=()
-  for model in "${m[@]}"; do pieces+=(-m "$model"); done
-  OMP_NUM_THREADS=2 $VR evaluate "$WORK/eir-valid" "${pieces[@]}" --segment-seconds 10 --precision fp32 --engine torch \
-      --bss off --json -q > "$RUNS/evaluate-session14-eir-valid-pieces.json"
+  evaluate_pieces session14 "${m[@]}"
 }
 
 session14_soup4() {
@@ -555,10 +563,7 @@ session14_soup4() {
   $PY "$HERE/interpolate_weights.py" "$packaged" "$RUNS/s14-S4" --alpha 0.5 -o "$RUNS/s14-S4-half"
   local m=("$packaged" "$RUNS/s14-S4" "$RUNS/s14-S4-half/alpha-0.50")
   evaluate_sets session14-soup4 "${m[@]}"
-  local pieces=()
-  for model in "${m[@]}"; do pieces+=(-m "$model"); done
-  OMP_NUM_THREADS=2 $VR evaluate "$WORK/eir-valid" "${pieces[@]}" --segment-seconds 10 --precision fp32 --engine torch \
-      --bss off --json -q > "$RUNS/evaluate-session14-soup4-eir-valid-pieces.json"
+  evaluate_pieces session14-soup4 "${m[@]}"
 }
 
 session15() {
@@ -589,10 +594,31 @@ session15_score() {
   local m=("$packaged" "$RUNS/s15-a-tail" "$RUNS/s15-b-tail" "$RUNS/s15-AB" "$RUNS/s15-AB-half/alpha-0.50"
            "$RUNS/s15-S6" "$RUNS/s15-S6-half/alpha-0.50")
   evaluate_sets session15 "${m[@]}"
-  local pieces=()
-  for model in "${m[@]}"; do pieces+=(-m "$model"); done
-  OMP_NUM_THREADS=2 $VR evaluate "$WORK/eir-valid" "${pieces[@]}" --segment-seconds 10 --precision fp32 --engine torch \
-      --bss off --json -q > "$RUNS/evaluate-session15-eir-valid-pieces.json"
+  evaluate_pieces session15 "${m[@]}"
+}
+
+session16() {
+  # Session 16: session 15's two runs were lost with session 14's machine (files outside the repository do not
+  # survive a session), and with them sessions 13-14's tail means, so the six-run soup cannot be made. The same two
+  # pair-variants runs from the packaged model (seeds 19 and 20, one thread each), SESSION_MINUTES [90]; candidates:
+  # each tail mean, AB, AB-half. Choice: session 14's rule (recipes/README.md).
+  export OMP_NUM_THREADS=1
+  local packaged="$HERE/../vocal_remover/models/default"
+  local opts=(--checkpoint "$packaged" "${VALIDATION[@]}" "${WAVE_COMMON[@]}" --max-minutes "${SESSION_MINUTES:-90}"
+              "${EVAL_PAIRS[@]}" --data "$CACHE/musdb7-train" --data "$CACHE/eir-train" --data "$CACHE/mir1k"
+              --data "$CACHE/pair-variants" --data-weights 1,0.25,0.035,0.5)
+  $VR finetune "${opts[@]}" --seed 19 --run-dir "$RUNS/s16-a" 2>"$RUNS/s16-a.log" &
+  $VR finetune "${opts[@]}" --seed 20 --run-dir "$RUNS/s16-b" 2>"$RUNS/s16-b.log" &
+  wait
+  session16_score
+}
+
+session16_score() {
+  local packaged="$HERE/../vocal_remover/models/default"
+  soup_two "$RUNS/s16-a" "$RUNS/s16-b" s16
+  local m=("$packaged" "$RUNS/s16-a-tail" "$RUNS/s16-b-tail" "$RUNS/s16-AB" "$RUNS/s16-AB-half/alpha-0.50")
+  evaluate_sets session16 "${m[@]}"
+  evaluate_pieces session16 "${m[@]}"
 }
 
 "$@"

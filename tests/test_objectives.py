@@ -39,8 +39,8 @@ def test_training_and_separation_normalise_the_network_input_identically():
     segments = crops()
     model, seen = recording_model()
     separator = Separator(LoadedModel(model=model, config=CONFIG, metadata={"trained": True}), device="cpu",
-                          precision="fp32", engine="torch", optimize_layout=False)
-    separator._instrumental_segments(segments)
+                          precision="fp32", engine="torch", swap_channels=False, optimize_layout=False)
+    separator._instrumental_segments(segments)  # one pass: the network input as given (not also swapped)
     (separating,) = seen
     seen.clear()
 

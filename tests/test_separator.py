@@ -294,6 +294,39 @@ def test_shifts_are_deterministic_and_average_shifted_passes(real_mix):
     assert not np.array_equal(other_seed, a["vocals"])
 
 
+def test_swapping_channels_averages_both_orders_so_a_swapped_input_gives_swapped_stems(real_mix):
+    """With --swap-channels (the default) every window's mask is the mean of the network's masks for both channel
+    orders: separating the song with left and right swapped gives exactly the swapped stems. One pass alone does
+    not (the network is not symmetric), which is what the average is for."""
+    x, _ = sf.read(real_mix, dtype="float32")
+    x = np.ascontiguousarray(x[:3 * 44100])
+    swapped = np.ascontiguousarray(x[:, ::-1])
+    loaded = _loaded()
+    both = Separator(loaded, precision="fp32", window=64)
+    assert both.swap_channels
+    a, b = both.separate_array(x)["vocals"], both.separate_array(swapped)["vocals"]
+    assert np.abs(b[:, ::-1] - a).max() < 1e-6
+    one = Separator(loaded, precision="fp32", window=64, swap_channels=False)
+    c, d = one.separate_array(x)["vocals"], one.separate_array(swapped)["vocals"]
+    assert np.abs(d[:, ::-1] - c).max() > 1e-3
+    # the average sits between the two passes it averages: its vocals are the mean of c and d swapped back
+    assert np.abs(a - 0.5 * (c + d[:, ::-1])).max() < 1e-5
+
+
+def test_mono_input_is_separated_in_one_pass(real_mix):
+    """Equal channels would give the swapped pass the same mask: it is skipped, and the output is the one-pass
+    output exactly."""
+    x, _ = sf.read(real_mix, dtype="float32")
+    mono = np.repeat(x[:2 * 44100].mean(axis=1, keepdims=True), 2, axis=1)
+    loaded = _loaded()
+    calls = []
+    forward = loaded.model.forward
+    loaded.model.forward = lambda inp: calls.append(inp.shape[0]) or forward(inp)
+    out = Separator(loaded, precision="fp32", window=64).separate_array(mono)["vocals"]
+    windows = len(calls)
+    plain = Separator(loaded, precision="fp32", window=64, swap_channels=False).separate_array(mono)["vocals"]
+    assert np.array_equal(out, plain) and len(calls) == 2 * windows
+
 
 def _windows_cut(sep: Separator, x: np.ndarray) -> list[np.ndarray]:
     """The mixture windows the separator gives its network for `x` (recorded around the real method)."""

@@ -227,7 +227,8 @@ def separator_candidate(separator, name: str | None = None) -> Candidate:
     loaded = separator.loaded
     info = {"trained": loaded.trained, "path": str(loaded.path) if loaded.path else None,
             "arch": separator.config.arch, "backend": separator.engine,
-            "window": separator.window, "overlap": separator.overlap, "tta": separator.tta,
+            "window": separator.window, "overlap": separator.overlap,
+            "swap_channels": separator.swap_channels, "tta": separator.tta,
             "shifts": separator.shifts}
     return Candidate(name or str(loaded.path or "model"),
                      lambda track: separator.separate_array(track.mixture, track.rate), info)

@@ -24,7 +24,7 @@ class OverlapAdd:
         self.wsum = np.zeros(0, dtype=np.float64)
 
     def add(self, pos: int, segment: np.ndarray, weight: np.ndarray) -> None:
-        if pos < self.start:  # a shifted grid's first window starts before the audio: drop the padding
+        if pos < self.start:  # a window that starts before what is still held: drop that part
             cut = self.start - pos
             segment, weight, pos = segment[cut:], weight[cut:], self.start
         end = pos + len(segment)

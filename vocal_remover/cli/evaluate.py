@@ -10,7 +10,8 @@ from typing import List, Optional
 import typer
 
 from vocal_remover.cli.common import console, fail, guarded, say, stdout
-from vocal_remover.cli.model_options import BATCH_SIZE, DEVICE, OFFLINE, OVERLAP, PRECISION, SHIFTS, TTA, WINDOW
+from vocal_remover.cli.model_options import (BATCH_SIZE, DEVICE, OFFLINE, OVERLAP, PRECISION, SHIFTS, SWAP_CHANNELS,
+                                             TTA, WINDOW)
 
 
 class BssMode(str, Enum):
@@ -122,6 +123,7 @@ def evaluate(
     batch_size: Optional[int] = BATCH_SIZE,
     window: Optional[int] = WINDOW,
     overlap: float = OVERLAP,
+    swap_channels: bool = SWAP_CHANNELS,
     tta: bool = TTA,
     shifts: int = SHIFTS,
     engine: str = typer.Option("auto", "--engine", help="Network runtime: auto, torch or onnx."),
@@ -151,7 +153,8 @@ def evaluate(
     candidates = []
     for spec in models:
         separator = Separator(spec, device=device, precision=precision, engine=engine, window=window,
-                              overlap=overlap, batch_size=batch_size, tta=tta, shifts=shifts, offline=offline,
+                              overlap=overlap, batch_size=batch_size, swap_channels=swap_channels, tta=tta, shifts=shifts,
+                              offline=offline,
                               allow_untrained=allow_untrained,
                               log=None if quiet else lambda m: console.print(f"Note: {m}", soft_wrap=True))
         if not quiet:

@@ -14,7 +14,8 @@ import typer
 from rich.text import Text
 
 from vocal_remover.cli.common import ProgressDisplay, ProgressMode, console, error, fail, guarded, note, say
-from vocal_remover.cli.model_options import BATCH_SIZE, DEVICE, OFFLINE, OVERLAP, PRECISION, SHIFTS, TTA, WINDOW
+from vocal_remover.cli.model_options import (BATCH_SIZE, DEVICE, OFFLINE, OVERLAP, PRECISION, SHIFTS, SWAP_CHANNELS,
+                                             TTA, WINDOW)
 
 
 class Format(str, Enum):
@@ -123,6 +124,7 @@ def separate(
     engine: Engine = typer.Option(Engine.auto, "--engine",
                                   help="Network runtime: auto (onnxruntime where the CPU computes in fp32, else "
                                        "torch), torch or onnx."),
+    swap_channels: bool = SWAP_CHANNELS,
     tta: bool = TTA,
     shifts: int = SHIFTS,
     filename: str = typer.Option("{track}_{stem}.{ext}", "--filename",
@@ -189,7 +191,8 @@ def separate(
     kind = (sample_type or SampleType.float).value
 
     separator = Separator(model, device=device, precision=precision, engine=engine.value, window=window,
-                          overlap=overlap, batch_size=batch_size, tta=tta, shifts=shifts, postprocess=postprocess,
+                          overlap=overlap, batch_size=batch_size, swap_channels=swap_channels, tta=tta, shifts=shifts,
+                          postprocess=postprocess,
                           offline=offline, allow_untrained=allow_untrained, log=notice)
     for message in separator.notes:
         notice(message)

@@ -70,8 +70,9 @@ class Validation:
         loaded = LoadedModel(model=model, config=self.model_config, metadata={"trained": True})
         window = min(self.cfg.val_windows, self.model_config.max_cropsize)
         precision = {torch.bfloat16: "bf16", torch.float16: "fp16"}.get(self.dtype, "fp32")  # as trained
+        # One pass (no channel swap): half the time, and figures comparable with earlier runs' logs.
         sep = Separator(loaded, device=str(self.device), precision=precision, engine="torch", window=window,
-                        optimize_layout=False)
+                        swap_channels=False, optimize_layout=False)
         metrics: dict[str, float] = {}
         for prefix, cache in [("", self.cache)] + [(f"{name}_", c) for name, c in self.extra]:
             vocals, inst = [], []

@@ -22,6 +22,7 @@
 #   recipes/default-model-v2.sh session15 # prepared in session 14: two more pair-variants runs, the six-run soup
 #   recipes/default-model-v2.sh session15_score # its candidates and evaluation, after resumed runs
 #   recipes/default-model-v2.sh session16 # session 15's runs again (they were lost), 90 minutes, and their soups
+#   recipes/default-model-v2.sh session17 # session 16's recipe from its shipped model, new seeds, 80 minutes
 #
 # Every session continues from the packaged model (vocal_remover/models/default), so training accumulates
 # across sessions; the packaged model is replaced only when validation improves (see recipes/README.md).
@@ -619,6 +620,28 @@ session16_score() {
   local m=("$packaged" "$RUNS/s16-a-tail" "$RUNS/s16-b-tail" "$RUNS/s16-AB" "$RUNS/s16-AB-half/alpha-0.50")
   evaluate_sets session16 "${m[@]}"
   evaluate_pieces session16 "${m[@]}"
+}
+
+session17() {
+  # Session 17, from the packaged model (session 16's s16-a tail mean): session 16's recipe again with new seeds
+  # (21, 22), one thread each, SESSION_MINUTES [80]; candidates and choice as in session 16.
+  export OMP_NUM_THREADS=1
+  local packaged="$HERE/../vocal_remover/models/default"
+  local opts=(--checkpoint "$packaged" "${VALIDATION[@]}" "${WAVE_COMMON[@]}" --max-minutes "${SESSION_MINUTES:-80}"
+              "${EVAL_PAIRS[@]}" --data "$CACHE/musdb7-train" --data "$CACHE/eir-train" --data "$CACHE/mir1k"
+              --data "$CACHE/pair-variants" --data-weights 1,0.25,0.035,0.5)
+  $VR finetune "${opts[@]}" --seed 21 --run-dir "$RUNS/s17-a" 2>"$RUNS/s17-a.log" &
+  $VR finetune "${opts[@]}" --seed 22 --run-dir "$RUNS/s17-b" 2>"$RUNS/s17-b.log" &
+  wait
+  session17_score
+}
+
+session17_score() {
+  local packaged="$HERE/../vocal_remover/models/default"
+  soup_two "$RUNS/s17-a" "$RUNS/s17-b" s17
+  local m=("$packaged" "$RUNS/s17-a-tail" "$RUNS/s17-b-tail" "$RUNS/s17-AB" "$RUNS/s17-AB-half/alpha-0.50")
+  evaluate_sets session17 "${m[@]}"
+  evaluate_pieces session17 "${m[@]}"
 }
 
 "$@"

@@ -3,6 +3,7 @@
     python recipes/average_checkpoints.py runs/v4/B/checkpoints/step-000600.pt ... -o runs/v4/avg
     python recipes/average_checkpoints.py --run runs/v4/B --last 4 -o runs/v4/avg
     python recipes/average_checkpoints.py --run runs/v9/A --tail 0.4 -o runs/v9/avg   # last 40% of the steps
+    python recipes/average_checkpoints.py --run runs/gpu/run --head 0.3 -o runs/gpu/early   # first 30% of them
 
 writes one fp16 model folder holding the mean of every float tensor (BatchNorm running statistics too; the
 checkpoints are close in weight space, so their mean statistics stand in for recomputed ones). Validation on
@@ -70,6 +71,16 @@ def tail_checkpoints(run: Path, fraction: float) -> list[str]:
     return last_checkpoints(run, len(files), first_step=math.ceil(step_of(files[-1]) * (1 - fraction)))
 
 
+def head_checkpoints(run: Path, fraction: float) -> list[str]:
+    """The checkpoints of the first `fraction` of the run's steps: a candidate fixed before a run that may overfit
+    (many passes over little data, as on a GPU) and whose later checkpoints may be worse than its early ones."""
+    if not 0 < fraction <= 1:
+        raise SystemExit(f"error: --head must be in (0, 1], got {fraction}")
+    files = step_checkpoints(run)
+    last_step = step_of(files[-1]) * fraction
+    return [str(f) for f in files if step_of(f) <= last_step]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("sources", nargs="*", help="checkpoints, runs or model folders of one configuration")
@@ -77,10 +88,13 @@ def main() -> None:
     parser.add_argument("--last", type=int, default=4, help="how many checkpoints --run takes (default 4)")
     parser.add_argument("--tail", type=float, help="instead of --last: every checkpoint of --run in this last "
                         "fraction of its steps (0.4: steps from 60%% of the final one on)")
+    parser.add_argument("--head", type=float, help="instead of --last: every checkpoint of --run in this first "
+                        "fraction of its steps")
     parser.add_argument("-o", "--out", required=True, type=Path)
     args = parser.parse_args()
     if args.run is not None:
         args.sources = (tail_checkpoints(args.run, args.tail) if args.tail is not None
+                        else head_checkpoints(args.run, args.head) if args.head is not None
                         else last_checkpoints(args.run, args.last))
     if len(args.sources) < 2:
         raise SystemExit("error: give at least two checkpoints to average")

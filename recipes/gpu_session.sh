@@ -1,22 +1,25 @@
 #!/usr/bin/env bash
 # Continue the packaged default model on a lent GPU in ONE call of the `device` tool (a task that is lent one gets
 # 15 minutes of device time in all, one command at most 10 minutes; the machine has no network, and only the
-# checkout travels, not ../shared). Three steps:
+# checkout travels, not ../shared). What travels is capped at 64 MiB a call with the checkout (~31 MiB, mostly the
+# packaged weights), so the audio goes in two calls, the second while the machine is still warm (it stays 30 s):
 #
-#   recipes/gpu_session.sh bundle          # here: .gpu/ = musdb7/train audio + the wheels the GPU image lacks
+#   recipes/gpu_session.sh bundle          # here: .gpu/ = musdb7 train + valid; .gpu-eir/ = five EIR songs + wheels
+#   run(command="recipes/gpu_session.sh stage", carry=[".gpu-eir"], timeout_s=120)  # there: the EIR songs to /tmp
 #   run(command="recipes/gpu_session.sh train", carry=[".gpu"], timeout_s=570)      # there: ~8 minutes
-#   recipes/gpu_session.sh unpack FILES_AT runs/gpu/model   # here: rejoin the returned model folder
+#   recipes/gpu_session.sh unpack FILES_AT runs/gpu   # here: rejoin the returned model folders
 #
-# then score it against the packaged model here, as every session does (recipes/README.md, "Ship procedure").
-# What travels is capped at 64 MiB with the checkout (~31 MiB, mostly the packaged weights): the MUSDB previews
-# (26 MiB) fit, the EIR songs and MIR-1K do not, so the GPU run trains on the previews alone (they are ~80% of the
-# CPU runs' draws). The returned files are capped at 16 MiB each, so the fp16 weights come back in two parts.
+# then score them against the packaged model here, as every session does (recipes/README.md, "Ship procedure").
+# Five of the six training EIR songs fit beside the wheels (2.Lithium, the largest, stays behind); MIR-1K does not
+# fit. Without `stage` the run trains on the MUSDB previews alone. The returned files are capped at 16 MiB each, so
+# the fp16 weights come back in parts.
 #
 # `train` settings (environment): MINUTES [6] of training, BATCH [64] crops of CROP [256] frames a step, LR [1e-4],
 # WARMUP [20], SEED [20], AUGMENT [mixup_prob=0,voxaug_prob=0.5: half the crops a vocal over another preview], DEVICE
-# [cuda], PRECISION [bf16], WORKERS [12], EXTRA [more finetune options, e.g. --eval-mode], OUT [$OUT, the device
-# tool's folder].
-# The candidate is fixed before the run: the mean of the checkpoints in the last 40% of its steps.
+# [cuda], PRECISION [bf16], WORKERS [12], EIR_WEIGHT [0.25, against 1 for the previews, as in the CPU runs],
+# EXTRA [more finetune options, e.g. --eval-mode], OUT [$OUT, the device tool's folder].
+# Candidates, fixed before the run: the mean of the checkpoints in the last 40% of its steps (model-tail) and in its
+# first 30% (model-early); `unpack` adds the tail mean halfway back to the packaged model (model-tail-half).
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
@@ -28,14 +31,28 @@ WHEELS=(soundfile==0.13.1 cffi==1.17.1 pycparser==2.22 soxr==0.5.0.post1 platfor
 
 bundle() {
   grep -qx '/.gpu/' "$ROOT/.git/info/exclude" 2>/dev/null || echo '/.gpu/' >> "$ROOT/.git/info/exclude"
-  mkdir -p "$BUNDLE/wheels" "$BUNDLE/musdb7"
-  cp -rL "$SHARED/musdb7/train" "$BUNDLE/musdb7/"
+  grep -qx '/.gpu-eir/' "$ROOT/.git/info/exclude" || echo '/.gpu-eir/' >> "$ROOT/.git/info/exclude"
+  mkdir -p "$BUNDLE/musdb7" "$BUNDLE-eir/wheels" "$BUNDLE-eir/eir"
+  cp -rL "$SHARED/musdb7/train" "$SHARED/musdb7/valid" "$BUNDLE/musdb7/"
+  local song
+  for song in 1.Hydrogen 3.Sodium 4.Potassium 5.Rubidium 6.Caesium; do cp -rL "$SHARED/eir/$song" "$BUNDLE-eir/eir/"; done
   python3 -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
       --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 \
-      -d "$BUNDLE/wheels" "${WHEELS[@]}"
+      -d "$BUNDLE-eir/wheels" "${WHEELS[@]}"
   local tree
   tree=$(cd "$ROOT" && git ls-files -z | xargs -0 du -cb | tail -1 | cut -f1)
-  echo "bundle $(du -sb "$BUNDLE" | cut -f1) bytes + tracked files $tree bytes (the limit is $((64 << 20)))"
+  echo "tracked files $tree bytes; .gpu $(du -sb "$BUNDLE" | cut -f1), .gpu-eir $(du -sb "$BUNDLE-eir" | cut -f1)" \
+       "(each call: tracked + one bundle <= $((64 << 20)))"
+}
+
+# There, first call: the EIR songs and wheels to WORK_DIR, where the next call (on the warm machine) finds them.
+stage() {
+  local work=${WORK_DIR:-/tmp/vr-gpu}
+  mkdir -p "$work"
+  cp -r "$BUNDLE-eir/eir" "$BUNDLE-eir/wheels" "$work/"
+  command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,memory.total --format=csv,noheader
+  python3 -c "import torch; print('torch', torch.__version__, 'cuda', torch.cuda.is_available())"
+  du -sh "$work"/*
 }
 
 train() {
@@ -44,35 +61,61 @@ train() {
   read -ra extra <<< "${EXTRA:-}"
   started=$(date +%s)
   if ! python3 -c "import soundfile, soxr, platformdirs" 2>/dev/null; then
+    local wheels=$work/wheels
+    [ -d "$wheels" ] || wheels=$BUNDLE-eir/wheels
     python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site \
-        "$BUNDLE"/wheels/*.whl
+        "$wheels"/*.whl
     export PYTHONPATH=/tmp/site
   fi
   export PYTHONPATH=$ROOT${PYTHONPATH:+:$PYTHONPATH} PYTHONUNBUFFERED=1
   local vr=(python3 -m vocal_remover)
   mkdir -p "$work"
   command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,memory.total --format=csv,noheader
+  local data=(--data "$work/cache") val=()
   "${vr[@]}" cache "$BUNDLE/musdb7/train" -o "$work/cache" -j "${CACHE_JOBS:-12}" -q
+  if [ -d "$work/eir" ]; then
+    "${vr[@]}" cache "$work/eir" -o "$work/cache-eir" -j "${CACHE_JOBS:-12}" -q
+    data+=(--data "$work/cache-eir" --data-weights "1,${EIR_WEIGHT:-0.25}")
+  fi
+  if [ -d "$BUNDLE/musdb7/valid" ]; then
+    "${vr[@]}" cache "$BUNDLE/musdb7/valid" -o "$work/cache-valid" -j "${CACHE_JOBS:-12}" -q
+    val=(--val-data "$work/cache-valid" --val-every "${VAL_EVERY:-50}")
+  fi
   echo "cache ready after $(( $(date +%s) - started )) s"
-  "${vr[@]}" finetune --checkpoint "$ROOT/vocal_remover/models/default" --data "$work/cache" \
+  "${vr[@]}" finetune --checkpoint "$ROOT/vocal_remover/models/default" "${data[@]}" \
       --device "${DEVICE:-cuda}" --precision "${PRECISION:-bf16}" --batch-size "${BATCH:-64}" \
       --cropsizes "${CROP:-256}" --lr "${LR:-1e-4}" --warmup "${WARMUP:-20}" --steps 0 --max-minutes "$minutes" \
       --wave-weight 0 --sdr-weight 1e-3 --sdr-floor 1e-2 --augment "${AUGMENT:-mixup_prob=0,voxaug_prob=0.5}" \
-      --val-every 0 --checkpoint-every "${CHECKPOINT_EVERY:-25}" --keep-last 40 --workers "${WORKERS:-12}" \
-      --seed "${SEED:-20}" --progress plain --status-every 30 --run-dir "$work/run" --overwrite "${extra[@]}"
-  python3 "$HERE/average_checkpoints.py" --run "$work/run" --tail 0.4 -o "$work/model"
-  cp "$work/model/config.json" "$work/model/README.md" "$work/run/metrics.jsonl" "$out/"
-  split -b 15M -d "$work/model/model.safetensors" "$out/model.safetensors.part"
+      --val-every 0 "${val[@]}" --checkpoint-every "${CHECKPOINT_EVERY:-25}" --keep-last 200 \
+      --workers "${WORKERS:-12}" --seed "${SEED:-20}" --progress plain --status-every 30 --run-dir "$work/run" \
+      --overwrite "${extra[@]}"
+  python3 "$HERE/average_checkpoints.py" --run "$work/run" --tail 0.4 -o "$work/model-tail"
+  python3 "$HERE/average_checkpoints.py" --run "$work/run" --head 0.3 -o "$work/model-early" ||
+      echo "no early mean (fewer than two checkpoints in the first 30% of the steps)"
+  cp "$work/run/metrics.jsonl" "$out/"
+  local name
+  for name in model-tail model-early; do
+    [ -f "$work/$name/model.safetensors" ] || continue
+    mkdir -p "$out/$name"
+    cp "$work/$name/config.json" "$work/$name/README.md" "$out/$name/"
+    split -b 15M -d "$work/$name/model.safetensors" "$out/$name/model.safetensors.part"
+  done
   echo "done after $(( $(date +%s) - started )) s; $(ls "$work/run/checkpoints" | wc -l) checkpoint files"
 }
 
 unpack() {
-  local from=${1:?FILES_AT} dest=${2:?model folder}
-  mkdir -p "$dest"
-  cat "$from"/model.safetensors.part* > "$dest/model.safetensors.tmp"
-  cp "$from/config.json" "$from/README.md" "$dest/"
-  mv "$dest/model.safetensors.tmp" "$dest/model.safetensors"
-  echo "$dest"
+  local from=${1:?FILES_AT} dest=${2:?folder for the model folders} name
+  for name in model-tail model-early; do
+    [ -d "$from/$name" ] || continue
+    mkdir -p "$dest/$name"
+    cat "$from/$name"/model.safetensors.part* > "$dest/$name/model.safetensors.tmp"
+    cp "$from/$name/config.json" "$from/$name/README.md" "$dest/$name/"
+    mv "$dest/$name/model.safetensors.tmp" "$dest/$name/model.safetensors"
+  done
+  cp "$from/metrics.jsonl" "$dest/"
+  python3 "$HERE/interpolate_weights.py" "$ROOT/vocal_remover/models/default" "$dest/model-tail" --alpha 0.5 \
+      -o "$dest/model-tail-half"
+  ls -d "$dest"/model-*
 }
 
 "$@"

@@ -23,6 +23,7 @@
 #   recipes/default-model-v2.sh session15_score # its candidates and evaluation, after resumed runs
 #   recipes/default-model-v2.sh session16 # session 15's runs again (they were lost), 90 minutes, and their soups
 #   recipes/default-model-v2.sh session17 # session 16's recipe from its shipped model, new seeds, 80 minutes
+#   recipes/default-model-v2.sh session17_gpu_score # the GPU run (recipes/gpu_session.sh, in RUNS/gpu) and the three-run soup
 #
 # Every session continues from the packaged model (vocal_remover/models/default), so training accumulates
 # across sessions; the packaged model is replaced only when validation improves (see recipes/README.md).
@@ -642,6 +643,21 @@ session17_score() {
   local m=("$packaged" "$RUNS/s17-a-tail" "$RUNS/s17-b-tail" "$RUNS/s17-AB" "$RUNS/s17-AB-half/alpha-0.50")
   evaluate_sets session17 "${m[@]}"
   evaluate_pieces session17 "${m[@]}"
+}
+
+session17_gpu_score() {
+  # Session 17 was lent a GPU: recipes/gpu_session.sh (five EIR songs staged, then 7.5 minutes in bf16 on an H200:
+  # 658 steps of 64 crops from the packaged model in eval mode, MUSDB previews + EIR at 1, 0.25, no remixing, seed 23),
+  # unpacked into RUNS/gpu (model-tail, model-early, model-tail-half). Candidates, fixed before any was scored: those
+  # three, and the soup of the three runs made from the packaged model this session (the GPU tail and session17's two
+  # tails, S3) with S3 halfway back (S3-half). Run after session17 (its tails must exist).
+  local packaged="$HERE/../vocal_remover/models/default"
+  $PY "$HERE/average_checkpoints.py" "$RUNS/gpu/model-tail" "$RUNS/s17-a-tail" "$RUNS/s17-b-tail" -o "$RUNS/s17-S3"
+  $PY "$HERE/interpolate_weights.py" "$packaged" "$RUNS/s17-S3" --alpha 0.5 -o "$RUNS/s17-S3-half"
+  local m=("$packaged" "$RUNS/gpu/model-tail" "$RUNS/gpu/model-early" "$RUNS/gpu/model-tail-half/alpha-0.50"
+           "$RUNS/s17-S3" "$RUNS/s17-S3-half/alpha-0.50")
+  evaluate_sets session17-gpu "${m[@]}"
+  evaluate_pieces session17-gpu "${m[@]}"
 }
 
 "$@"

@@ -6,13 +6,14 @@
 #
 #   recipes/gpu_session.sh bundle          # here: .gpu/ = musdb7 train + valid; .gpu-eir/ = five EIR songs + wheels
 #   run(command="recipes/gpu_session.sh stage", carry=[".gpu-eir"], timeout_s=120)  # there: the EIR songs to /tmp
-#   run(command="recipes/gpu_session.sh train", carry=[".gpu"], timeout_s=570)      # there: ~8 minutes
+#   run(command="recipes/gpu_session.sh train 2>&1 | tee $OUT/train.log", carry=[".gpu"], timeout_s=590)  # ~9 min
 #   recipes/gpu_session.sh unpack FILES_AT runs/gpu   # here: rejoin the returned model folders
 #
 # then score them against the packaged model here, as every session does (recipes/README.md, "Ship procedure").
 # Five of the six training EIR songs fit beside the wheels (2.Lithium, the largest, stays behind); MIR-1K does not
 # fit. Without `stage` the run trains on the MUSDB previews alone. The returned files are capped at 16 MiB each, so
-# the fp16 weights come back in parts.
+# the fp16 weights come back in parts, and a call returns at most 8 files: the run's metrics, and per model folder its
+# config.json and two parts (no model card), leave one for the caller's own log.
 #
 # `train` settings (environment): MINUTES [6] of training, BATCH [64] crops of CROP [256] frames a step, LR [1e-4],
 # WARMUP [20], SEED [20], AUGMENT [mixup_prob=0,voxaug_prob=0.5: half the crops a vocal over another preview], DEVICE
@@ -97,7 +98,7 @@ train() {
   for name in model-tail model-early; do
     [ -f "$work/$name/model.safetensors" ] || continue
     mkdir -p "$out/$name"
-    cp "$work/$name/config.json" "$work/$name/README.md" "$out/$name/"
+    cp "$work/$name/config.json" "$out/$name/"   # no model card: a call returns at most 8 files
     split -b 15M -d "$work/$name/model.safetensors" "$out/$name/model.safetensors.part"
   done
   echo "done after $(( $(date +%s) - started )) s; $(ls "$work/run/checkpoints" | wc -l) checkpoint files"
@@ -109,7 +110,7 @@ unpack() {
     [ -d "$from/$name" ] || continue
     mkdir -p "$dest/$name"
     cat "$from/$name"/model.safetensors.part* > "$dest/$name/model.safetensors.tmp"
-    cp "$from/$name/config.json" "$from/$name/README.md" "$dest/$name/"
+    cp "$from/$name/config.json" "$dest/$name/"
     mv "$dest/$name/model.safetensors.tmp" "$dest/$name/model.safetensors"
   done
   cp "$from/metrics.jsonl" "$dest/"

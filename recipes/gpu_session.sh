@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Continue the packaged default model on a lent GPU in ONE call of the `device` tool (a task that is lent one gets
+# Continue the packaged default model on a lent GPU with the `device` tool (a task that is lent one gets
 # 15 minutes of device time in all, one command at most 10 minutes; the machine has no network, and only the
 # checkout travels, not ../shared). What travels is capped at 64 MiB a call with the checkout (~31 MiB, mostly the
 # packaged weights), so the audio goes in two calls, the second while the machine is still warm (it stays 30 s):

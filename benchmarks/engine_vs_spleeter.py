@@ -17,7 +17,8 @@ Configurations (`--configs`, comma-separated names):
               with AMX this emulates one
   fp32-torch  `--precision fp32 --engine torch`: what a CPU without bf16 got before `--engine` existed
   onnx        `--engine onnx` with the default precision
-  one-pass    `--no-swap-channels`: one network pass per window (the default before session 16)
+  one-pass    `--no-swap-channels`: one network pass per window (the CPU default)
+  swap        `--swap-channels`: both channel orders averaged (the GPU default)
   spleeter    Spleeter 2-stem in its own process: read the WAV, separate, write two WAVs
 
 Before the rounds, the ONNX export is made once into a fresh cache folder and timed (`cold` row: the
@@ -44,6 +45,7 @@ CONFIGS = {
     "fp32-auto": ["--precision", "fp32"],
     "fp32-torch": ["--precision", "fp32", "--engine", "torch"],
     "one-pass": ["--no-swap-channels"],
+    "swap": ["--swap-channels"],
     "onnx": ["--engine", "onnx"],
 }
 

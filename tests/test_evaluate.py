@@ -292,6 +292,12 @@ def test_cli_compares_two_models_as_json(tiny_model_dir, tmp_path):
     assert paired["vocals"]["mean_difference"] == pytest.approx(np.mean(np.subtract(second, first)))
     assert paired["vocals"]["better"] + paired["vocals"]["worse"] == 2
 
+    # Both channel orders when asked for (off by default on the CPU); the scores move, the record says so.
+    swapped = json.loads(cli("evaluate", str(MUSDB_VALID), "-m", str(other), "--limit", "2", "--allow-untrained",
+                             "--bss", "off", "--json", "--swap-channels").stdout)["models"][0]
+    assert result["models"][1]["info"]["swap_channels"] is False and swapped["info"]["swap_channels"] is True
+    assert swapped["sdr"] != result["models"][1]["sdr"]
+
     table = cli("evaluate", str(MUSDB_VALID), "-m", str(tiny_model_dir), "--limit", "1", "--allow-untrained",
                 "--bss", "off")
     assert table.exit_code == 0, table.output

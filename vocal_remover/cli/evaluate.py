@@ -123,7 +123,7 @@ def evaluate(
     batch_size: Optional[int] = BATCH_SIZE,
     window: Optional[int] = WINDOW,
     overlap: float = OVERLAP,
-    swap_channels: bool = SWAP_CHANNELS,
+    swap_channels: Optional[bool] = SWAP_CHANNELS,
     tta: bool = TTA,
     shifts: int = SHIFTS,
     engine: str = typer.Option("auto", "--engine", help="Network runtime: auto, torch or onnx."),

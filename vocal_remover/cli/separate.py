@@ -124,7 +124,7 @@ def separate(
     engine: Engine = typer.Option(Engine.auto, "--engine",
                                   help="Network runtime: auto (onnxruntime where the CPU computes in fp32, else "
                                        "torch), torch or onnx."),
-    swap_channels: bool = SWAP_CHANNELS,
+    swap_channels: Optional[bool] = SWAP_CHANNELS,
     tta: bool = TTA,
     shifts: int = SHIFTS,
     filename: str = typer.Option("{track}_{stem}.{ext}", "--filename",

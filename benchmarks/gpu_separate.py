@@ -3,8 +3,8 @@
     python benchmarks/gpu_separate.py                      # default model, CUDA, a 3-minute stereo signal
     python benchmarks/gpu_separate.py -m small --seconds 600 --json results.json
 
-For each precision (fp32, bf16) and for one pass against both channel orders (`--swap-channels`, the default of
-`separate`), one warm-up on 20 s, then the whole signal timed with the device synchronised; reports seconds,
+For each precision (fp32, bf16) and for one pass against both channel orders (`--swap-channels`, `separate`'s
+default on a GPU), one warm-up on 20 s, then the whole signal timed with the device synchronised; reports seconds,
 x real time and peak GPU memory. The audio is seeded noise: the network's speed does not depend on the content.
 Written for a lent GPU's short sessions (session 17 measured the default model on an H200 with it).
 """

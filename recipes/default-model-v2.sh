@@ -487,8 +487,8 @@ soup_two() {
 
 evaluate_sets() {
   # NAME MODEL...: `evaluate` (fp32, torch engine, 2 threads) of the models on musdb7/valid, 7.Francium and the
-  # MIR-1K probe, as RUNS/evaluate-NAME-SET.json. Separation as `separate` does it by default: one pass per window up
-  # to session 16, both channel orders averaged from session 17 on (--swap-channels).
+  # MIR-1K probe, as RUNS/evaluate-NAME-SET.json. Separation as `evaluate` does it by default on the CPU: one pass per
+  # window (session 17's scoring ran while both channel orders were the default: its figures are --swap-channels).
   local name=$1 m=() set
   shift
   for model in "$@"; do m+=(-m "$model"); done

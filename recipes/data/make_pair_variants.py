@@ -8,6 +8,8 @@ Sources are folders of tracks (<track>/vocals.* and the track's other stems, e.g
 gets `--variants` different (semitones, stretch) choices, picked by a hash of its path (reproducible). Output:
 OUT/<source>__<track>__p<semitones>_s<stretch>/<stem>.flac, each folder written whole into a temporary folder
 and renamed; folders already there are skipped, so the script resumes. Then `vocal-remover cache OUT -o CACHE`.
+`--engine torch --device cuda --format wav` makes the same variants without librosa, with the phase vocoder on a
+GPU and no FLAC encoding (recipes/gpu_session.sh does this on a lent GPU machine).
 """
 
 from __future__ import annotations
@@ -56,6 +58,10 @@ def main() -> None:
     parser.add_argument("--semitones", type=float_list, default="-2,-1,1,2")
     parser.add_argument("--stretches", type=float_list, default="0.9,1,1.1")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--engine", choices=("librosa", "torch"), default="librosa",
+                        help="phase vocoder: librosa's, or the torch one (float64, same steps; no librosa needed)")
+    parser.add_argument("--device", default="cpu", help="torch engine's device")
+    parser.add_argument("--format", choices=("flac", "wav"), default="flac", help="16-bit files written")
     args = parser.parse_args()
     semitones, stretches = args.semitones, args.stretches
     args.output.mkdir(parents=True, exist_ok=True)
@@ -78,8 +84,9 @@ def main() -> None:
                 tmp = dest.with_name(f".{dest.name}.partial")
                 shutil.rmtree(tmp, ignore_errors=True)
                 tmp.mkdir()
-                for name, audio in stems_variant(stems, rate, shift, stretch).items():
-                    sf.write(tmp / f"{name}.flac", audio, rate, subtype="PCM_16", format="FLAC")
+                moved = stems_variant(stems, rate, shift, stretch, engine=args.engine, device=args.device)
+                for name, audio in moved.items():
+                    sf.write(tmp / f"{name}.{args.format}", audio, rate, subtype="PCM_16", format=args.format.upper())
                 os.replace(tmp, dest)
                 print(f"[{k}/{len(tracks)}] {source.name}/{rel}: {shift:+g} semitones, x{stretch:g}",
                       file=sys.stderr, flush=True)

@@ -19,6 +19,9 @@ Configurations (`--configs`, comma-separated names):
   onnx        `--engine onnx` with the default precision
   one-pass    `--no-swap-channels`: one network pass per window (the CPU default)
   swap        `--swap-channels`: both channel orders averaged (the GPU default)
+  onnx-all    the default with onnxruntime's layout transform on (graph optimisation "all", what the onnx engine
+              used before session 18; VOCAL_REMOVER_ONNX_OPTIMIZATION=all)
+  swap-all    `--swap-channels` with it
   spleeter    Spleeter 2-stem in its own process: read the WAV, separate, write two WAVs
 
 Before the rounds, the ONNX export is made once into a fresh cache folder and timed (`cold` row: the
@@ -47,7 +50,11 @@ CONFIGS = {
     "one-pass": ["--no-swap-channels"],
     "swap": ["--swap-channels"],
     "onnx": ["--engine", "onnx"],
+    "onnx-all": [],
+    "swap-all": ["--swap-channels"],
 }
+CONFIG_ENV = {"onnx-all": {"VOCAL_REMOVER_ONNX_OPTIMIZATION": "all"},
+              "swap-all": {"VOCAL_REMOVER_ONNX_OPTIMIZATION": "all"}}
 
 
 def make_song(path: Path, seconds: float) -> None:
@@ -127,7 +134,7 @@ def main() -> None:
             for config in configs:
                 out = tmp / f"{config}-{r}"
                 out.mkdir()
-                wall = timed(command(config, song, out, args.model), env)
+                wall = timed(command(config, song, out, args.model), {**env, **CONFIG_ENV.get(config, {})})
                 results["rounds"][config].append(wall)
                 results.setdefault("cpu_rounds", {}).setdefault(config, []).append(CPU_SECONDS[-1])
                 print(f"round {r + 1} {config}: {wall:.2f} s wall, {CPU_SECONDS[-1]:.2f} s CPU", flush=True)

@@ -18,6 +18,7 @@ from vocal_remover.artifacts import save_model_folder
 from vocal_remover.errors import ConfigError, ModelError
 from vocal_remover.model import build_model
 from vocal_remover.separator import Separator
+from vocal_remover.spec import network_input, stft
 
 pytest.importorskip("onnxruntime")
 pytest.importorskip("onnxscript")
@@ -79,6 +80,29 @@ def test_onnx_engine_separates_like_torch(onnx_cache, tiny_model_dir, real_mix):
     assert a["vocals"].shape == x.shape
     assert np.abs(a["vocals"] - b["vocals"]).max() < 1e-4
     assert np.abs(a["instrumental"] - b["instrumental"]).max() < 1e-4
+
+
+def test_every_graph_optimisation_level_gives_the_same_masks(onnx_cache, tiny_model_dir, real_mix, monkeypatch):
+    """The onnx engine runs at "extended" (no NCHWc layout transform, faster here); "all" and "basic" are there for
+    benchmarks/onnx_optimization.py and must compute the same network. A wrong value is a one-line error."""
+    from vocal_remover.artifacts.onnx_model import OPTIMIZATION_ENV
+
+    _, sep, _ = onnx_cache
+    assert sep.model.optimization == "extended"
+    x, rate = sf.read(real_mix, dtype="float32")
+    cfg = sep.config
+    spec = stft(torch.from_numpy(x[None, : 3 * rate].transpose(0, 2, 1).copy()), cfg.n_fft, cfg.hop_length)
+    magnitude = network_input(spec, cfg.num_bins).numpy()
+    masks = {level: backends.OnnxMaskModel(sep.model.path, optimization=level)(magnitude)
+             for level in ("basic", "extended", "all")}
+    assert masks["extended"].shape == magnitude.shape
+    assert np.abs(masks["extended"] - masks["all"]).max() < 1e-5
+    assert np.abs(masks["basic"] - masks["all"]).max() < 1e-5
+    monkeypatch.setenv(OPTIMIZATION_ENV, "all")
+    assert backends.OnnxMaskModel(sep.model.path).optimization == "all"
+    monkeypatch.setenv(OPTIMIZATION_ENV, "fastest")
+    with pytest.raises(ModelError, match="must be one of basic, extended, all"):
+        backends.OnnxMaskModel(sep.model.path)
 
 
 def test_a_failed_export_is_not_retried_by_auto(onnx_cache, tmp_path):

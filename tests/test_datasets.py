@@ -22,6 +22,7 @@ from vocal_remover.data import (
     build_cache,
     sample_token_modes,
 )
+from vocal_remover.data.augment import db_to_gain
 from vocal_remover.data.masking import NOISED, SET_TO_ONE, UNCHANGED, UNSELECTED
 from vocal_remover.errors import DataError
 from vocal_remover.spec import stft
@@ -234,6 +235,47 @@ def test_vocal_panning_is_constant_power_and_keeps_the_sum(cache):
                for v in plain.plan(i)["vocals"])
     with pytest.raises(ValueError):
         AugmentConfig(vocal_pan_width=1.5)
+
+
+def test_vocal_reverb_adds_a_decaying_room_and_keeps_the_sum(cache):
+    from vocal_remover.data.augment import add_reverb
+
+    rate = 44100
+    impulse = np.zeros((2, 3 * rate), np.float32)
+    impulse[:, 0] = 1.0
+    out = add_reverb(impulse, rate, seconds=1.0, wet_gain=0.5, seed=3)
+    assert out.shape == impulse.shape and out.dtype == np.float32
+    wet = out - impulse
+    assert np.sum(wet[0] ** 2) == pytest.approx(0.25, rel=1e-4)  # unit-energy response at the wet gain
+    head = np.sqrt(np.mean(wet[0, : rate // 50] ** 2))
+    tail = np.sqrt(np.mean(wet[0, rate - rate // 50: rate] ** 2))
+    assert 20 * np.log10(tail / head) == pytest.approx(-60, abs=4)  # 60 dB down after `seconds`
+    assert abs(np.corrcoef(wet[0, :rate], wet[1, :rate])[0, 1]) < 0.1  # a diffuse room: the channels differ
+    np.testing.assert_array_equal(out, add_reverb(impulse, rate, seconds=1.0, wet_gain=0.5, seed=3))
+
+    aug = AugmentConfig(vocal_reverb_prob=1.0, second_vocal_prob=0.0, mixup_prob=0.0, identity_prob=0.0)
+    ds = SupervisedDataset(cache, W, samples_per_epoch=30, seed=5, augment=aug)
+    checked = 0
+    for i in range(30):
+        item, p = ds[i], ds.plan(i)
+        assert torch.equal(item["mix"], item["instrumental"] + item["vocals"])
+        if p["kind"] != "voxaug":
+            continue
+        room = p["vocals"][0].pop("reverb")
+        assert 0.3 <= room["seconds"] <= 1.5 and db_to_gain(-12) <= room["wet_gain"] <= db_to_gain(-3)
+        _, dry = expected_item(ds, p)  # the plan without its room
+        dry = dry[:, ::-1] if p["swap"] else dry  # the room is the vocal's own, before the whole example's swap
+        wet = add_reverb(np.ascontiguousarray(dry.T, np.float32), cache.sample_rate, **room)
+        wet = wet[::-1] if p["swap"] else wet
+        np.testing.assert_allclose(item["vocals"].numpy(), wet, atol=2e-5)
+        checked += 1
+    assert checked > 10
+    # Off (the default) draws nothing: the plans of existing configurations are unchanged.
+    plain = SupervisedDataset(cache, W, samples_per_epoch=30, seed=5)
+    assert all("reverb" not in v for i in range(30) if plain.plan(i)["kind"] == "voxaug"
+               for v in plain.plan(i)["vocals"])
+    with pytest.raises(ValueError):
+        AugmentConfig(vocal_reverb_seconds=(0.0, 1.0))
 
 
 def test_identity_items_have_silent_vocals(cache):

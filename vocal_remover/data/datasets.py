@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from vocal_remover.data.augment import AugmentConfig, db_to_gain, pan_gains
+from vocal_remover.data.augment import AugmentConfig, add_reverb, db_to_gain, pan_gains
 from vocal_remover.data.cache import AudioCache, TrackRecord
 from vocal_remover.data.masking import sample_token_modes
 from vocal_remover.data.sampling import item_rng
@@ -228,6 +228,10 @@ class SupervisedDataset(_CropDataset):
         # Drawn only when enabled, so that the items of existing configurations stay what they were.
         if a.vocal_pan_prob > 0 and rng.random() < a.vocal_pan_prob:
             plan["pan"] = pan_gains(rng.uniform(-a.vocal_pan_width, a.vocal_pan_width))
+        if a.vocal_reverb_prob > 0 and rng.random() < a.vocal_reverb_prob:
+            plan["reverb"] = {"seconds": float(rng.uniform(*a.vocal_reverb_seconds)),
+                              "wet_gain": db_to_gain(rng.uniform(*a.vocal_reverb_wet_db)),
+                              "seed": int(rng.integers(2 ** 31))}
         return plan
 
     def _example_plan(self, rng: np.random.Generator) -> dict[str, Any]:
@@ -268,6 +272,8 @@ class SupervisedDataset(_CropDataset):
             x[v["mute"]] = 0.0
         if "pan" in v:
             x = x * np.array(v["pan"], dtype=np.float32)[:, None]
+        if "reverb" in v:
+            x = add_reverb(x, v["cache"].sample_rate, **v["reverb"])
         return x
 
     def _render_example(self, p: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:

@@ -25,6 +25,7 @@
 #   recipes/default-model-v2.sh session17 # session 16's recipe from its shipped model, new seeds, 80 minutes
 #   recipes/default-model-v2.sh session17_gpu_score # the GPU run (recipes/gpu_session.sh, in RUNS/gpu) and the three-run soup
 #   recipes/default-model-v2.sh session18 # the pair-variants recipe at 64 crops a step, and with solo singing remixed
+#   recipes/default-model-v2.sh session18_reverb # a pilot: session18's solo-singing arm with a synthetic room on the vocals
 #
 # Every session continues from the packaged model (vocal_remover/models/default), so training accumulates
 # across sessions; the packaged model is replaced only when validation improves (see recipes/README.md).
@@ -676,5 +677,21 @@ session18() {
   score_two s18
 }
 session18_score() { score_two s18; }
+
+session18_reverb() {
+  # Added late in session 18, after session18 was scored: arm b's recipe with a synthetic room on 70% of the remixed
+  # vocals (vocal_reverb_prob, new), as a pilot at SESSION_MINUTES [40] (half of b's budget), seed 26, one thread.
+  # Candidate fixed now: its tail mean, evaluated beside the packaged model and b's tail mean.
+  export OMP_NUM_THREADS=1
+  local packaged="$HERE/../vocal_remover/models/default"
+  $VR finetune --checkpoint "$packaged" "${VALIDATION[@]}" "${WAVE_COMMON[@]}" --max-minutes "${SESSION_MINUTES:-40}" \
+      "${EVAL_PAIRS[@]}" --data "$CACHE/musdb7-train" --data "$CACHE/eir-train" --data "$CACHE/mir1k" \
+      --data "$CACHE/pair-variants" --data "$CACHE/ssvd" --data-weights 1,0.25,0.035,0.5,2 \
+      --augment mixup_prob=0,voxaug_prob=0.3,vocal_pan_prob=0.5,vocal_reverb_prob=0.7 --seed 26 \
+      --run-dir "$RUNS/s18-c" 2>"$RUNS/s18-c.log"
+  $PY "$HERE/average_checkpoints.py" --run "$RUNS/s18-c" --tail 0.4 -o "$RUNS/s18-c-tail"
+  evaluate_sets session18-reverb "$packaged" "$RUNS/s18-b-tail" "$RUNS/s18-c-tail"
+  evaluate_pieces session18-reverb "$packaged" "$RUNS/s18-b-tail" "$RUNS/s18-c-tail"
+}
 
 "$@"

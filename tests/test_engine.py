@@ -101,8 +101,11 @@ def test_every_graph_optimisation_level_gives_the_same_masks(onnx_cache, tiny_mo
     monkeypatch.setenv(OPTIMIZATION_ENV, "all")
     assert backends.OnnxMaskModel(sep.model.path).optimization == "all"
     monkeypatch.setenv(OPTIMIZATION_ENV, "fastest")
-    with pytest.raises(ModelError, match="must be one of basic, extended, all"):
+    with pytest.raises(ConfigError, match="must be one of basic, extended, all"):
         backends.OnnxMaskModel(sep.model.path)
+    with pytest.raises(ConfigError, match="must be one of"):  # refused before the cached export is touched
+        Separator(tiny_model_dir, precision="fp32")
+    assert sep.model.path.is_file() and not backends.failure_marker(sep.model.path).exists()
 
 
 def test_a_failed_export_is_not_retried_by_auto(onnx_cache, tmp_path):

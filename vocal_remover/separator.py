@@ -144,6 +144,9 @@ class Separator:
         if engine == "auto" and loaded is not None and not onnx_model:
             self.engine = "torch"  # an in-memory model (training, experiments): no export behind the caller's back
         if self.engine == "onnx":
+            from vocal_remover.artifacts.onnx_model import optimization_level
+
+            optimization_level()  # a bad setting is the user's error, before any export could be marked failed
             if (precision or "auto").lower() in ("bf16", "fp16"):
                 raise ConfigError(f"--precision {precision}", "the onnx engine computes in fp32; use --precision "
                                                               "fp32 or auto, or --engine torch")

@@ -9,6 +9,7 @@ exporter stores the model folder's `config.json` content in the ONNX file's meta
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ from vocal_remover.artifacts.format import (
     LoadedModel,
     parse_model_meta,
 )
-from vocal_remover.errors import ModelError
+from vocal_remover.errors import ConfigError, ModelError
 
 EXPORT_HINT = "pip install onnxruntime onnx onnxscript"
 # onnxruntime's graph optimisation level. "extended" fuses as "all" does but leaves out the layout transform to
@@ -31,6 +32,15 @@ EXPORT_HINT = "pip install onnxruntime onnx onnxscript"
 # (benchmarks/onnx_optimization.py). The environment variable is for benchmarks and troubleshooting.
 OPTIMIZATION_ENV = "VOCAL_REMOVER_ONNX_OPTIMIZATION"
 OPTIMIZATION_LEVELS = ("basic", "extended", "all")
+
+
+def optimization_level(requested: str | None = None) -> str:
+    """The graph optimisation level to use: `requested`, else $VOCAL_REMOVER_ONNX_OPTIMIZATION, else "extended".
+    A setting error (ConfigError), not a model error: it must not pass for a damaged or failed export."""
+    level = (requested or os.environ.get(OPTIMIZATION_ENV) or "extended").strip().lower()
+    if level not in OPTIMIZATION_LEVELS:
+        raise ConfigError(f"{OPTIMIZATION_ENV}={level}", f"must be one of {', '.join(OPTIMIZATION_LEVELS)}")
+    return level
 
 
 def _import_onnxruntime():
@@ -49,14 +59,9 @@ class OnnxMaskModel:
     """
 
     def __init__(self, path: str | Path, *, threads: int | None = None, optimization: str | None = None):
-        import os
-
         ort = _import_onnxruntime()
         self.path = Path(path)
-        optimization = (optimization or os.environ.get(OPTIMIZATION_ENV) or "extended").strip().lower()
-        if optimization not in OPTIMIZATION_LEVELS:
-            raise ModelError(f"{OPTIMIZATION_ENV}={optimization}", f"must be one of {', '.join(OPTIMIZATION_LEVELS)}")
-        self.optimization = optimization
+        self.optimization = optimization = optimization_level(optimization)
         options = ort.SessionOptions()
         options.graph_optimization_level = {"basic": ort.GraphOptimizationLevel.ORT_ENABLE_BASIC,
                                             "extended": ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED,

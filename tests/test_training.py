@@ -451,6 +451,27 @@ def test_settings_that_cannot_work_are_refused_or_warned(stems_dir, tmp_path):
     assert not (tmp_path / "b").exists()
 
 
+def test_training_precision_hint_names_the_faster_precision_for_this_cpu(stems_dir, tmp_path, monkeypatch):
+    """On a CPU with native bf16, `auto` (fp32) training gets a hint that bf16 is faster; on one without, an
+    explicit bf16 gets a hint that it is emulated. Checked for this machine's CPU through the CLI, and for both
+    kinds of CPU through the flags the hint reads."""
+    from vocal_remover import device
+
+    r = cli(*tiny_args(stems_dir, tmp_path / "a", "--steps", "1"))
+    assert r.exit_code == 0, r.output
+    assert ("Note: this CPU computes bf16 natively: --precision bf16 trains about 1.7-2x faster" in r.stderr) \
+        == device.cpu_has_native_bf16()
+    cpu = torch.device("cpu")
+    for flags, auto_hint, bf16_hint in ((frozenset({"avx2", "fma"}), False, True),
+                                        (frozenset({"avx2", "avx512f", "avx512_bf16"}), True, False),
+                                        (frozenset({"avx512f", "amx_tile", "amx_bf16"}), True, False)):
+        monkeypatch.setattr(device, "_cpu_flags", lambda flags=flags: flags)
+        assert (device.training_precision_note(cpu, "auto") is not None) == auto_hint
+        assert (device.training_precision_note(cpu, "bf16") is not None) == bf16_hint
+        assert device.training_precision_note(cpu, "fp32") is None
+        assert device.training_precision_note(torch.device("cuda"), "auto") is None
+
+
 def test_progress_when_not_on_a_terminal(stems_dir, tmp_path):
     """A log file (no terminal) gets plain status lines; JSON progress has separate's keys."""
     import json

@@ -177,6 +177,7 @@ def _resumed_config(ctx: typer.Context, params: dict[str, Any]):
     (those a resume may change) or refused (the others, when they differ from the run's)."""
     from typer._click.core import ParameterSource
 
+    from vocal_remover.device import resolve_device, training_precision_note
     from vocal_remover.errors import ConfigError
     from vocal_remover.train.config import TrainConfig
 
@@ -201,6 +202,7 @@ def _resumed_config(ctx: typer.Context, params: dict[str, Any]):
 
 
 def _run(ctx: typer.Context, mode: str, params: dict[str, Any]) -> None:
+    from vocal_remover.device import resolve_device, training_precision_note
     from vocal_remover.errors import ConfigError
     from vocal_remover.train.config import TrainConfig
     from vocal_remover.train.loop import Trainer
@@ -218,6 +220,10 @@ def _run(ctx: typer.Context, mode: str, params: dict[str, Any]) -> None:
     if not quiet:
         for warning in cfg.warnings():
             note(warning)
+        # A hint, not a warning: kept out of JSON progress (read by programs) and off the other ranks.
+        hint = training_precision_note(resolve_device(cfg.device), cfg.precision)
+        if hint and params["progress"] is not ProgressMode.json and os.environ.get("RANK", "0") == "0":
+            note(hint)
     progress = ProgressMode.none if quiet or os.environ.get("RANK", "0") != "0" else params["progress"]
     if progress is ProgressMode.auto:  # a log file gets plain lines, a terminal a live bar
         progress = ProgressMode.bar if console.is_terminal else ProgressMode.plain

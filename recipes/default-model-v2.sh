@@ -719,4 +719,17 @@ session19() {
 }
 session19_score() { score_two s19; }
 
+session19_soup5() {
+  # Added during session 19's runs, before any was scored: the five runs made from the packaged model in sessions 18
+  # and 19 (RUNS_BEFORE/v18's s18-a, s18-b, s18-c tail means and this session's two) averaged (S5), and S5 halfway
+  # back (S5-half); averaging sessions 13-14's four runs smoothed their spread. Judged by the same rule.
+  local packaged="$HERE/../vocal_remover/models/default" v18="${RUNS_BEFORE:-runs}/v18"
+  $PY "$HERE/average_checkpoints.py" "$v18/s18-a-tail" "$v18/s18-b-tail" "$v18/s18-c-tail" "$RUNS/s19-a-tail" \
+      "$RUNS/s19-b-tail" -o "$RUNS/s19-S5"
+  $PY "$HERE/interpolate_weights.py" "$packaged" "$RUNS/s19-S5" --alpha 0.5 -o "$RUNS/s19-S5-half"
+  local m=("$packaged" "$RUNS/s19-S5" "$RUNS/s19-S5-half/alpha-0.50")
+  evaluate_sets session19-soup5 "${m[@]}"
+  evaluate_pieces session19-soup5 "${m[@]}"
+}
+
 "$@"

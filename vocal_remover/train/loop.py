@@ -131,7 +131,11 @@ class Trainer:
         self.model.to(self.device)
         self.train_model: torch.nn.Module = self.model
         if cfg.compile:
-            self.train_model = torch.compile(self.train_model)
+            # Static shapes (one per crop size): with dynamic shapes torch 2.13's inductor fails on the decoder's
+            # resize ("Exponent must be non-negative"). On the CPU inductor's channels-last layout choice
+            # crashes oneDNN's backward of the (k, 1) convolutions (a segfault), so it keeps the model's layout.
+            options = {"layout_optimization": False} if self.device.type == "cpu" else None
+            self.train_model = torch.compile(self.train_model, dynamic=False, options=options)
         if self.dist.enabled:
             from torch.nn.parallel import DistributedDataParallel
 

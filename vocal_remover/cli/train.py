@@ -177,7 +177,6 @@ def _resumed_config(ctx: typer.Context, params: dict[str, Any]):
     (those a resume may change) or refused (the others, when they differ from the run's)."""
     from typer._click.core import ParameterSource
 
-    from vocal_remover.device import resolve_device, training_precision_note
     from vocal_remover.errors import ConfigError
     from vocal_remover.train.config import TrainConfig
 

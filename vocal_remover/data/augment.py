@@ -49,8 +49,8 @@ class AugmentConfig:
                 raise ValueError(f"AugmentConfig.{name} must be in [0, 1], got {value}")
             if name.endswith("_db") and (len(value) != 2 or value[0] > value[1]):
                 raise ValueError(f"AugmentConfig.{name} must be a (low, high) range, got {value}")
-        low, high = self.vocal_reverb_seconds
-        if len(self.vocal_reverb_seconds) != 2 or not 0.0 < low <= high <= 5.0:
+        seconds = self.vocal_reverb_seconds
+        if len(seconds) != 2 or not 0.0 < seconds[0] <= seconds[1] <= 5.0:
             raise ValueError(f"AugmentConfig.vocal_reverb_seconds must be a (low, high) range within (0, 5], "
                              f"got {self.vocal_reverb_seconds}")
         if not 0.0 <= self.vocal_pan_width <= 1.0:
@@ -96,4 +96,3 @@ def add_reverb(audio, rate: int, seconds: float, wet_gain: float, seed: int):
     size = 1 << int(np.ceil(np.log2(n + length - 1)))
     wet = np.fft.irfft(np.fft.rfft(audio, size) * np.fft.rfft(response, size), size)[:, :n]
     return (audio + wet_gain * wet).astype(audio.dtype)
-

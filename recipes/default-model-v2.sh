@@ -26,6 +26,8 @@
 #   recipes/default-model-v2.sh session17_gpu_score # the GPU run (recipes/gpu_session.sh, in RUNS/gpu) and the three-run soup
 #   recipes/default-model-v2.sh session18 # the pair-variants recipe at 64 crops a step, and with solo singing remixed
 #   recipes/default-model-v2.sh session18_reverb # a pilot: session18's solo-singing arm with a synthetic room on the vocals
+#   recipes/default-model-v2.sh session19 # that room at full length, 30% and 15% of crops remixed, in bf16
+#   recipes/default-model-v2.sh session20 # session19 again with new seeds, and the four runs of its recipe averaged
 #
 # Every session continues from the packaged model (vocal_remover/models/default), so training accumulates
 # across sessions; the packaged model is replaced only when validation improves (see recipes/README.md).
@@ -730,6 +732,40 @@ session19_soup5() {
   local m=("$packaged" "$RUNS/s19-S5" "$RUNS/s19-S5-half/alpha-0.50")
   evaluate_sets session19-soup5 "${m[@]}"
   evaluate_pieces session19-soup5 "${m[@]}"
+}
+
+# Session 20, from session 16's shipped model, on the same kind of CPU as session 19 (Zen 4, native bf16). Session 19's
+# AB-half (its two runs averaged, halfway back) had the best balance of sessions 13-19: paired +0.10 on musdb7/valid,
+# no cost on 7.Francium's pieces, MIR-1K +0.08, but medians below the packaged model's. Does that repeat, and does a
+# larger soup of the one recipe smooth the medians? session19's two arms again with new seeds (29, 30), 85 minutes.
+# Candidates fixed now: each tail mean, their mean (AB), AB halfway back (AB-half), and the four runs of this recipe
+# (RUNS_BEFORE/v19's s19-a, s19-b tail means and this session's two) averaged (S4) with S4 halfway back (S4-half).
+# Choice: session 14's rule (recipes/README.md), scored in fp32 in one pass per window.
+session20() {
+  export OMP_NUM_THREADS=1
+  local opts=(--checkpoint "$HERE/../vocal_remover/models/default" "${VALIDATION[@]}" "${WAVE_COMMON[@]}"
+              --max-minutes "${SESSION_MINUTES:-85}" "${EVAL_PAIRS[@]}" --data "$CACHE/musdb7-train"
+              --data "$CACHE/eir-train" --data "$CACHE/mir1k" --data "$CACHE/pair-variants" --data "$CACHE/ssvd"
+              --data-weights 1,0.25,0.035,0.5,2 --precision "${PRECISION:-bf16}")
+  $VR finetune "${opts[@]}" --augment mixup_prob=0,voxaug_prob=0.3,vocal_pan_prob=0.5,vocal_reverb_prob=0.7 \
+      --seed 29 --run-dir "$RUNS/s20-a" 2>"$RUNS/s20-a.log" &
+  $VR finetune "${opts[@]}" --augment mixup_prob=0,voxaug_prob=0.15,vocal_pan_prob=0.5,vocal_reverb_prob=0.7 \
+      --seed 30 --run-dir "$RUNS/s20-b" 2>"$RUNS/s20-b.log" &
+  wait
+  session20_score
+}
+
+session20_score() {
+  # session20's candidates and evaluation (alone: after runs finished with `finetune --resume --run-dir`)
+  local packaged="$HERE/../vocal_remover/models/default" v19="${RUNS_BEFORE:-runs}/v19"
+  soup_two "$RUNS/s20-a" "$RUNS/s20-b" s20
+  $PY "$HERE/average_checkpoints.py" "$v19/s19-a-tail" "$v19/s19-b-tail" "$RUNS/s20-a-tail" "$RUNS/s20-b-tail" \
+      -o "$RUNS/s20-S4"
+  $PY "$HERE/interpolate_weights.py" "$packaged" "$RUNS/s20-S4" --alpha 0.5 -o "$RUNS/s20-S4-half"
+  local m=("$packaged" "$RUNS/s20-a-tail" "$RUNS/s20-b-tail" "$RUNS/s20-AB" "$RUNS/s20-AB-half/alpha-0.50"
+           "$RUNS/s20-S4" "$RUNS/s20-S4-half/alpha-0.50")
+  evaluate_sets session20 "${m[@]}"
+  evaluate_pieces session20 "${m[@]}"
 }
 
 "$@"

@@ -1,0 +1,117 @@
+#!/usr/bin/env python
+"""Session 14's rule for replacing the packaged model, applied to saved `evaluate --json` results.
+
+    python recipes/ship_rule.py recipes/results/session19-evaluate-
+
+The argument is a prefix: PREFIX{valid,eir-valid,mir1k-probe,eir-valid-pieces}.json, as `evaluate_sets` and
+`evaluate_pieces` in recipes/default-model-v2.sh write them, with the packaged model first in each. A candidate ships
+only if all hold (recipes/README.md, session 14):
+
+1. musdb7/valid: the paired vocal mean difference is above zero with its bootstrap 95% interval at or above zero, and
+   neither median (vocals, instrumental) is below the packaged model's;
+2. 7.Francium in 10-second pieces: neither stem's paired interval lies wholly below zero;
+3. the MIR-1K probe: the paired vocal mean difference is at or above zero.
+
+Among those that pass, the one with the highest paired musdb7/valid vocal mean. Prints one block per candidate and
+the choice; exits 0 whether or not one passes (1 on unreadable input).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from vocal_remover.evaluate import ModelReport, paired_comparison
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from paired_results import reports_from_json  # noqa: E402
+
+SETS = ("valid", "eir-valid", "mir1k-probe", "eir-valid-pieces")
+
+
+@dataclass(frozen=True)
+class Verdict:
+    name: str
+    musdb_paired_vocals: float
+    conditions: tuple[bool, bool, bool]
+    summary: str
+
+    @property
+    def passes(self) -> bool:
+        return all(self.conditions)
+
+
+def _interval(s: dict) -> str:
+    low, high = s["mean_difference_95"] or (float("nan"), float("nan"))
+    return f"{s['mean_difference']:+.2f} [{low:+.2f}, {high:+.2f}]"
+
+
+def judge(musdb: list[ModelReport], pieces: list[ModelReport], mir: list[ModelReport],
+          francium: list[ModelReport] | None = None) -> list[Verdict]:
+    """Every model after the first (the packaged one) against the first, by the rule above. The lists hold the same
+    models in the same order; `francium` (the whole song) is only reported."""
+    base = musdb[0].stats()
+    verdicts = []
+    for i in range(1, len(musdb)):
+        stats = musdb[i].stats()
+        paired = paired_comparison(musdb[0], musdb[i])["vocals"]
+        low = paired["mean_difference_95"][0] if paired["mean_difference_95"] else float("-inf")
+        medians_hold = all(stats[s]["median"] >= base[s]["median"] for s in ("vocals", "instrumental"))
+        rule1 = paired["mean_difference"] > 0 and low >= 0 and medians_hold
+        by_piece = paired_comparison(pieces[0], pieces[i])
+        rule2 = all(by_piece[s]["mean_difference_95"] is None or by_piece[s]["mean_difference_95"][1] >= 0
+                    for s in ("vocals", "instrumental"))
+        on_mir = paired_comparison(mir[0], mir[i])["vocals"]
+        rule3 = on_mir["mean_difference"] >= 0
+        lines = [
+            f"{musdb[i].name}",
+            f"  musdb7/valid medians {stats['vocals']['median']:.2f} / {stats['instrumental']['median']:.2f} "
+            f"(packaged {base['vocals']['median']:.2f} / {base['instrumental']['median']:.2f}), "
+            f"paired vocals {_interval(paired)}",
+            f"  7.Francium pieces: vocals {_interval(by_piece['vocals'])}, "
+            f"instrumental {_interval(by_piece['instrumental'])}",
+            f"  MIR-1K probe: median {mir[i].stats()['vocals']['median']:.2f}, paired vocals {_interval(on_mir)}",
+        ]
+        if francium is not None:
+            whole = francium[i].stats()
+            lines.append(f"  7.Francium whole: {whole['vocals']['median']:.2f} / {whole['instrumental']['median']:.2f}")
+        marks = " ".join(f"{n} {'pass' if ok else 'FAIL'}" for n, ok in zip((1, 2, 3), (rule1, rule2, rule3)))
+        lines.append(f"  rule: {marks}")
+        verdicts.append(Verdict(musdb[i].name, paired["mean_difference"], (rule1, rule2, rule3), "\n".join(lines)))
+    return verdicts
+
+
+def choice(verdicts: list[Verdict]) -> Verdict | None:
+    passing = [v for v in verdicts if v.passes]
+    return max(passing, key=lambda v: v.musdb_paired_vocals) if passing else None
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("prefix", help="path prefix of the four evaluate --json results")
+    args = parser.parse_args(argv)
+    reports = {}
+    for name in SETS:
+        path = Path(f"{args.prefix}{name}.json")
+        try:
+            reports[name] = reports_from_json(json.loads(path.read_text()))
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            print(f"Error: {path}: not an evaluate --json result ({error})", file=sys.stderr)
+            return 1
+    names = [[r.name for r in reports[n]] for n in SETS]
+    if any(n != names[0] for n in names):
+        print(f"Error: {args.prefix}*: the four results do not hold the same models in the same order", file=sys.stderr)
+        return 1
+    verdicts = judge(reports["valid"], reports["eir-valid-pieces"], reports["mir1k-probe"], reports["eir-valid"])
+    for verdict in verdicts:
+        print(verdict.summary)
+    chosen = choice(verdicts)
+    print(f"ship: {chosen.name}" if chosen else "ship: none (the packaged model stays)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,86 @@
+"""recipes/ship_rule.py: the rule that decides whether a trained candidate replaces the packaged model. A wrong
+verdict ships a worse model to every user (or keeps a better one out), so each condition is checked on scores built
+to pass or fail it, and the script is run on a session's saved results."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from helpers import ENV, REPO
+
+from vocal_remover.evaluate import ModelReport, TrackScore
+
+sys.path.insert(0, str(REPO / "recipes"))
+from ship_rule import choice, judge  # noqa: E402
+
+
+def report(name: str, vocals: list[float], instrumental: list[float] | None = None) -> ModelReport:
+    instrumental = instrumental if instrumental is not None else [v + 4 for v in vocals]
+    return ModelReport(name, {}, [TrackScore(f"t{i}", 7.0, 1.0, {"vocals": v, "instrumental": x})
+                                  for i, (v, x) in enumerate(zip(vocals, instrumental))])
+
+
+BASE = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0]
+
+
+def sets(candidate: list[float], *, pieces: list[float] | None = None, mir: list[float] | None = None):
+    """musdb, pieces, mir: the packaged model (BASE everywhere) and one candidate."""
+    return ([report("packaged", BASE), report("c", candidate)],
+            [report("packaged", BASE), report("c", pieces if pieces is not None else BASE)],
+            [report("packaged", BASE), report("c", mir if mir is not None else BASE)])
+
+
+def test_a_uniform_gain_on_every_set_passes_and_is_chosen():
+    better = [v + 0.2 for v in BASE]
+    [verdict] = judge(*sets(better, pieces=better, mir=better))
+    assert verdict.conditions == (True, True, True)
+    assert verdict.musdb_paired_vocals == pytest.approx(0.2)
+    assert choice([verdict]) is verdict
+
+
+def test_a_higher_mean_with_a_lower_median_fails_condition_one():
+    # the weak clips gain a lot, the median clip loses a little: session 19's pattern
+    mixed = [v + 0.5 for v in BASE[:4]] + [BASE[4] - 0.1] + [v + 0.05 for v in BASE[5:]]
+    [verdict] = judge(*sets(mixed))
+    assert verdict.musdb_paired_vocals > 0
+    assert verdict.conditions[0] is False
+    assert choice([verdict]) is None
+
+
+def test_a_measured_loss_on_the_held_out_song_fails_condition_two():
+    [verdict] = judge(*sets([v + 0.2 for v in BASE], pieces=[v - 0.5 for v in BASE]))
+    assert verdict.conditions == (True, False, True)
+
+
+def test_a_loss_on_mir1k_fails_condition_three():
+    [verdict] = judge(*sets([v + 0.2 for v in BASE], mir=[v - 0.01 for v in BASE]))
+    assert verdict.conditions == (True, True, False)
+
+
+def test_the_passing_candidate_with_the_highest_paired_mean_is_chosen():
+    small, large, failing = [v + 0.1 for v in BASE], [v + 0.3 for v in BASE], [v + 0.5 for v in BASE]
+    musdb = [report("packaged", BASE), report("small", small), report("large", large), report("failing", failing)]
+    same = [report(n, BASE) for n in ("packaged", "small", "large", "failing")]
+    mir = same[:3] + [report("failing", [v - 1 for v in BASE])]
+    verdicts = judge(musdb, same, mir)
+    assert [v.passes for v in verdicts] == [True, True, False]
+    assert choice(verdicts).name == "large"
+
+
+def test_session19_saved_results_ship_nothing():
+    result = subprocess.run([sys.executable, str(REPO / "recipes" / "ship_rule.py"),
+                             str(REPO / "recipes" / "results" / "session19-evaluate-")],
+                            capture_output=True, text=True, env=ENV, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("rule: 1 FAIL") == 4
+    assert "paired vocals +0.10 [-0.01, +0.22]" in result.stdout  # AB-half, as recipes/README.md reports it
+    assert result.stdout.strip().endswith("ship: none (the packaged model stays)")
+
+
+def test_a_missing_result_is_one_line_error(tmp_path):
+    result = subprocess.run([sys.executable, str(REPO / "recipes" / "ship_rule.py"), str(tmp_path / "nothing-")],
+                            capture_output=True, text=True, env=ENV, timeout=120)
+    assert result.returncode == 1
+    assert result.stderr.startswith("Error: ") and len(result.stderr.strip().splitlines()) == 1

@@ -1,18 +1,22 @@
-"""recipes/ship_rule.py: the rule that decides whether a trained candidate replaces the packaged model. A wrong
-verdict ships a worse model to every user (or keeps a better one out), so each condition is checked on scores built
-to pass or fail it, and the script is run on a session's saved results."""
+"""The recipe tools that decide what ships and explain why. recipes/ship_rule.py decides whether a trained candidate
+replaces the packaged model: a wrong verdict ships a worse model to every user (or keeps a better one out), so each
+condition is checked on scores built to pass or fail it, and the script is run on a session's saved results.
+recipes/error_parts.py splits a vocal estimate into vocals kept, accompaniment leaked and artefacts: checked on
+estimates built from known parts."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 from helpers import ENV, REPO
 
 from vocal_remover.evaluate import ModelReport, TrackScore
 
 sys.path.insert(0, str(REPO / "recipes"))
+from error_parts import error_parts  # noqa: E402
 from ship_rule import choice, judge  # noqa: E402
 
 
@@ -84,3 +88,23 @@ def test_a_missing_result_is_one_line_error(tmp_path):
                             capture_output=True, text=True, env=ENV, timeout=120)
     assert result.returncode == 1
     assert result.stderr.startswith("Error: ") and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_error_parts_recovers_the_share_kept_the_leak_and_the_artefacts():
+    rng = np.random.default_rng(0)
+    vocals, accompaniment = rng.standard_normal((44100, 2)), rng.standard_normal((44100, 2))
+    artefacts = rng.standard_normal((44100, 2))  # independent noise: all but uncorrelated with both sources
+    estimate = 0.5 * vocals + 0.05 * accompaniment + 0.1 * artefacts
+    parts = error_parts(vocals, accompaniment, estimate)
+    assert parts["kept"] == pytest.approx(0.5, abs=2e-3)
+    assert parts["leak"] == pytest.approx(20 * np.log10(0.05 / 0.5), abs=0.05)  # equal-power sources: -20 dB
+    assert parts["art"] == pytest.approx(20 * np.log10(0.1 / 0.5), abs=0.05)  # -14 dB
+    assert parts["sdr"] < 10
+
+
+def test_error_parts_of_a_perfect_estimate_keeps_everything():
+    rng = np.random.default_rng(1)
+    vocals, accompaniment = rng.standard_normal((8000, 2)), rng.standard_normal((8000, 2))
+    parts = error_parts(vocals, accompaniment, vocals.copy())
+    assert parts["kept"] == pytest.approx(1.0)
+    assert parts["leak"] < -100 and parts["art"] < -100

@@ -706,19 +706,21 @@ session18_reverb() {
 # micro-batch of 4 x 256 frames in 2.20 s against 3.75 s in fp32 (1.70x, benchmarks/train.py), so 1.7x the steps of
 # sessions 17-18's fp32 runs. Needs CACHE/ssvd. Candidates fixed now: each tail mean, their mean (AB), AB halfway back
 # (AB-half); choice: session 14's rule (recipes/README.md), scored in fp32 in one pass per window.
-session19() {
+room_two() {
+  # NAME SEED_A SEED_B: session 19's two arms from the packaged model, one thread each, SESSION_MINUTES [85], as
+  # RUNS/NAME-a (30% of crops remixed) and RUNS/NAME-b (15%)
   export OMP_NUM_THREADS=1
   local opts=(--checkpoint "$HERE/../vocal_remover/models/default" "${VALIDATION[@]}" "${WAVE_COMMON[@]}"
               --max-minutes "${SESSION_MINUTES:-85}" "${EVAL_PAIRS[@]}" --data "$CACHE/musdb7-train"
               --data "$CACHE/eir-train" --data "$CACHE/mir1k" --data "$CACHE/pair-variants" --data "$CACHE/ssvd"
               --data-weights 1,0.25,0.035,0.5,2 --precision "${PRECISION:-bf16}")
   $VR finetune "${opts[@]}" --augment mixup_prob=0,voxaug_prob=0.3,vocal_pan_prob=0.5,vocal_reverb_prob=0.7 \
-      --seed 27 --run-dir "$RUNS/s19-a" 2>"$RUNS/s19-a.log" &
+      --seed "$2" --run-dir "$RUNS/$1-a" 2>"$RUNS/$1-a.log" &
   $VR finetune "${opts[@]}" --augment mixup_prob=0,voxaug_prob=0.15,vocal_pan_prob=0.5,vocal_reverb_prob=0.7 \
-      --seed 28 --run-dir "$RUNS/s19-b" 2>"$RUNS/s19-b.log" &
+      --seed "$3" --run-dir "$RUNS/$1-b" 2>"$RUNS/$1-b.log" &
   wait
-  score_two s19
 }
+session19() { room_two s19 27 28; score_two s19; }
 session19_score() { score_two s19; }
 
 session19_soup5() {
@@ -741,19 +743,7 @@ session19_soup5() {
 # Candidates fixed now: each tail mean, their mean (AB), AB halfway back (AB-half), and the four runs of this recipe
 # (RUNS_BEFORE/v19's s19-a, s19-b tail means and this session's two) averaged (S4) with S4 halfway back (S4-half).
 # Choice: session 14's rule (recipes/README.md), scored in fp32 in one pass per window.
-session20() {
-  export OMP_NUM_THREADS=1
-  local opts=(--checkpoint "$HERE/../vocal_remover/models/default" "${VALIDATION[@]}" "${WAVE_COMMON[@]}"
-              --max-minutes "${SESSION_MINUTES:-85}" "${EVAL_PAIRS[@]}" --data "$CACHE/musdb7-train"
-              --data "$CACHE/eir-train" --data "$CACHE/mir1k" --data "$CACHE/pair-variants" --data "$CACHE/ssvd"
-              --data-weights 1,0.25,0.035,0.5,2 --precision "${PRECISION:-bf16}")
-  $VR finetune "${opts[@]}" --augment mixup_prob=0,voxaug_prob=0.3,vocal_pan_prob=0.5,vocal_reverb_prob=0.7 \
-      --seed 29 --run-dir "$RUNS/s20-a" 2>"$RUNS/s20-a.log" &
-  $VR finetune "${opts[@]}" --augment mixup_prob=0,voxaug_prob=0.15,vocal_pan_prob=0.5,vocal_reverb_prob=0.7 \
-      --seed 30 --run-dir "$RUNS/s20-b" 2>"$RUNS/s20-b.log" &
-  wait
-  session20_score
-}
+session20() { room_two s20 29 30; session20_score; }
 
 session20_score() {
   # session20's candidates and evaluation (alone: after runs finished with `finetune --resume --run-dir`)

@@ -13,7 +13,9 @@ only if all hold (recipes/README.md, session 14):
 3. the MIR-1K probe: the paired vocal mean difference is at or above zero.
 
 Among those that pass, the one with the highest paired musdb7/valid vocal mean. Prints one block per candidate and
-the choice; exits 0 whether or not one passes (1 on unreadable input).
+the choice; exits 0 whether or not one passes (1 on unreadable input). Beside the rule, not part of it: how often both
+musdb7/valid medians hold when its clips are drawn again with replacement (the same draw for both models), in draws
+as large as the set and of 50 clips (the issue's held-out count), as a guide to whether a median verdict is noise.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
 
 from vocal_remover.evaluate import ModelReport, paired_comparison
 
@@ -49,6 +53,19 @@ def _interval(s: dict) -> str:
     return f"{s['mean_difference']:+.2f} [{low:+.2f}, {high:+.2f}]"
 
 
+def medians_hold_share(base: ModelReport, other: ModelReport, clips: int, draws: int = 20000,
+                       seed: int = 0) -> float:
+    """The share of `draws` resamplings of `clips` tracks (with replacement, the same tracks for both models) in which
+    neither median of `other` (vocals, instrumental) is below `base`'s."""
+    theirs = {t.track: t.sdr for t in other.tracks}
+    pairs = [(t.sdr, theirs[t.track]) for t in base.tracks if t.track in theirs]
+    ours = np.array([[b[s] for s in ("vocals", "instrumental")] for b, _ in pairs])
+    them = np.array([[o[s] for s in ("vocals", "instrumental")] for _, o in pairs])
+    index = np.random.default_rng(seed).integers(0, len(pairs), size=(draws, clips))
+    differences = np.median(them[index], axis=1) - np.median(ours[index], axis=1)
+    return float(np.mean(np.all(differences >= 0, axis=1)))
+
+
 def judge(musdb: list[ModelReport], pieces: list[ModelReport], mir: list[ModelReport],
           francium: list[ModelReport] | None = None) -> list[Verdict]:
     """Every model after the first (the packaged one) against the first, by the rule above. The lists hold the same
@@ -70,7 +87,9 @@ def judge(musdb: list[ModelReport], pieces: list[ModelReport], mir: list[ModelRe
             f"{musdb[i].name}",
             f"  musdb7/valid medians {stats['vocals']['median']:.2f} / {stats['instrumental']['median']:.2f} "
             f"(packaged {base['vocals']['median']:.2f} / {base['instrumental']['median']:.2f}), "
-            f"paired vocals {_interval(paired)}",
+            f"paired vocals {_interval(paired)}; both medians hold in "
+            f"{medians_hold_share(musdb[0], musdb[i], len(musdb[0].tracks)):.0%} of {len(musdb[0].tracks)}-clip and "
+            f"{medians_hold_share(musdb[0], musdb[i], 50):.0%} of 50-clip redraws",
             f"  7.Francium pieces: vocals {_interval(by_piece['vocals'])}, "
             f"instrumental {_interval(by_piece['instrumental'])}",
             f"  MIR-1K probe: median {mir[i].stats()['vocals']['median']:.2f}, paired vocals {_interval(on_mir)}",

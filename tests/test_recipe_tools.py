@@ -108,3 +108,13 @@ def test_error_parts_of_a_perfect_estimate_keeps_everything():
     parts = error_parts(vocals, accompaniment, vocals.copy())
     assert parts["kept"] == pytest.approx(1.0)
     assert parts["leak"] < -100 and parts["art"] < -100
+
+
+def test_medians_hold_everywhere_for_a_uniform_gain_and_nowhere_for_a_uniform_loss():
+    from ship_rule import medians_hold_share
+    base = report("packaged", BASE)
+    assert medians_hold_share(base, report("up", [v + 0.1 for v in BASE]), 50, draws=500) == 1.0
+    assert medians_hold_share(base, report("down", [v - 0.1 for v in BASE]), 50, draws=500) == 0.0
+    # a gain below the middle and a loss at it: the medians fall in most large redraws
+    mixed = [v + 0.5 for v in BASE[:4]] + [BASE[4] - 0.1] + [v + 0.05 for v in BASE[5:]]
+    assert medians_hold_share(base, report("mixed", mixed), 50, draws=2000) < 0.5

@@ -16,10 +16,12 @@ track: session 18 found the packaged model mostly leaves vocals behind (kept 0.1
 from __future__ import annotations
 
 import argparse
+import sys
 
 import numpy as np
 
 from vocal_remover import evaluate as ev
+from vocal_remover.errors import VocalRemoverError
 from vocal_remover.separator import Separator
 
 
@@ -37,28 +39,36 @@ def error_parts(vocals: np.ndarray, accompaniment: np.ndarray, estimate: np.ndar
             "sdr": ev.global_sdr(vocals, estimate)}
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("data", help="a folder of tracks with vocals and accompaniment stems")
     parser.add_argument("-m", "--model", action="append", required=True, help="model (repeat; the first is the base)")
     parser.add_argument("--precision", default="fp32")
-    args = parser.parse_args()
-    separators = [Separator(m, precision=args.precision, engine="torch") for m in args.model]
-    print("track | " + " | ".join(f"model {i}: kept, leak, art, sdr" for i in range(len(separators))))
-    rows = []
-    for track in ev.find_tracks(args.data):
-        audio = ev.load_track(track)
-        parts = [error_parts(audio.stems["vocals"], audio.stems["instrumental"],
-                             s.separate_array(audio.mixture, audio.rate)["vocals"]) for s in separators]
-        rows.append(parts)
-        print(f"{track.name[:34]:34s} | " + " | ".join(
-            f"{p['kept']:.2f} {p['leak']:+6.1f} {p['art']:+6.1f} {p['sdr']:5.2f}" for p in parts), flush=True)
+    args = parser.parse_args(argv)
+    try:
+        tracks = ev.find_tracks(args.data)  # before any model loads: a wrong folder fails at once
+        separators = [Separator(m, precision=args.precision, engine="torch") for m in args.model]
+        print("track | " + " | ".join(f"model {i}: kept, leak, art, sdr" for i in range(len(separators))))
+        rows = [report_track(ev.load_track(track), separators) for track in tracks]
+    except VocalRemoverError as error:
+        print(f"Error: {error}", file=sys.stderr)
+        return 1
     for i, model in enumerate(args.model):
         kept = np.median([r[i]["kept"] for r in rows])
         leak = np.median([r[i]["leak"] for r in rows])
         art = np.median([r[i]["art"] for r in rows])
         print(f"median, model {i} ({model}): kept {kept:.2f}, leak {leak:+.1f} dB, art {art:+.1f} dB")
+    return 0
+
+
+def report_track(audio: ev.TrackAudio, separators: list[Separator]) -> list[dict[str, float]]:
+    """Every model's error parts on one track, printed as a row."""
+    parts = [error_parts(audio.stems["vocals"], audio.stems["instrumental"],
+                         s.separate_array(audio.mixture, audio.rate)["vocals"]) for s in separators]
+    print(f"{audio.name[:34]:34s} | " + " | ".join(
+        f"{p['kept']:.2f} {p['leak']:+6.1f} {p['art']:+6.1f} {p['sdr']:5.2f}" for p in parts), flush=True)
+    return parts
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -57,11 +57,12 @@ def medians_hold_share(base: ModelReport, other: ModelReport, clips: int, draws:
                        seed: int = 0) -> float:
     """The share of `draws` resamplings of `clips` tracks (with replacement, the same tracks for both models) in which
     neither median of `other` (vocals, instrumental) is below `base`'s."""
+    stems = ("vocals", "instrumental")
     theirs = {t.track: t.sdr for t in other.tracks}
-    pairs = [(t.sdr, theirs[t.track]) for t in base.tracks if t.track in theirs]
-    ours = np.array([[b[s] for s in ("vocals", "instrumental")] for b, _ in pairs])
-    them = np.array([[o[s] for s in ("vocals", "instrumental")] for _, o in pairs])
-    index = np.random.default_rng(seed).integers(0, len(pairs), size=(draws, clips))
+    shared = [t for t in base.tracks if t.track in theirs]
+    ours = np.array([[t.sdr[s] for s in stems] for t in shared])
+    them = np.array([[theirs[t.track][s] for s in stems] for t in shared])
+    index = np.random.default_rng(seed).integers(0, len(shared), size=(draws, clips))
     differences = np.median(them[index], axis=1) - np.median(ours[index], axis=1)
     return float(np.mean(np.all(differences >= 0, axis=1)))
 

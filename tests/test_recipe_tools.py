@@ -17,7 +17,7 @@ from vocal_remover.evaluate import ModelReport, TrackScore
 
 sys.path.insert(0, str(REPO / "recipes"))
 from error_parts import error_parts  # noqa: E402
-from ship_rule import choice, judge  # noqa: E402
+from ship_rule import choice, judge, medians_hold_share  # noqa: E402
 
 
 def report(name: str, vocals: list[float], instrumental: list[float] | None = None) -> ModelReport:
@@ -83,11 +83,13 @@ def test_session19_saved_results_ship_nothing():
     assert result.stdout.strip().endswith("ship: none (the packaged model stays)")
 
 
-def test_a_missing_result_is_one_line_error(tmp_path):
-    result = subprocess.run([sys.executable, str(REPO / "recipes" / "ship_rule.py"), str(tmp_path / "nothing-")],
-                            capture_output=True, text=True, env=ENV, timeout=120)
+@pytest.mark.parametrize("command", [["ship_rule.py", "{missing}-"], ["error_parts.py", "{missing}", "-m", "default"]])
+def test_a_missing_input_is_one_line_error(tmp_path, command):
+    argv = [str(REPO / "recipes" / command[0])] + [a.format(missing=tmp_path / "nothing") for a in command[1:]]
+    result = subprocess.run([sys.executable, *argv], capture_output=True, text=True, env=ENV, timeout=120)
     assert result.returncode == 1
     assert result.stderr.startswith("Error: ") and len(result.stderr.strip().splitlines()) == 1
+    assert result.stdout == ""
 
 
 def test_error_parts_recovers_the_share_kept_the_leak_and_the_artefacts():
@@ -111,7 +113,6 @@ def test_error_parts_of_a_perfect_estimate_keeps_everything():
 
 
 def test_medians_hold_everywhere_for_a_uniform_gain_and_nowhere_for_a_uniform_loss():
-    from ship_rule import medians_hold_share
     base = report("packaged", BASE)
     assert medians_hold_share(base, report("up", [v + 0.1 for v in BASE]), 50, draws=500) == 1.0
     assert medians_hold_share(base, report("down", [v - 0.1 for v in BASE]), 50, draws=500) == 0.0

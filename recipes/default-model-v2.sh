@@ -28,6 +28,7 @@
 #   recipes/default-model-v2.sh session18_reverb # a pilot: session18's solo-singing arm with a synthetic room on the vocals
 #   recipes/default-model-v2.sh session19 # that room at full length, 30% and 15% of crops remixed, in bf16
 #   recipes/default-model-v2.sh session20 # session19 again with new seeds, and the four runs of its recipe averaged
+#   recipes/default-model-v2.sh session21 # session 20's four-run soup finished on real pairs, two data mixes
 #
 # Every session continues from the packaged model (vocal_remover/models/default), so training accumulates
 # across sessions; the packaged model is replaced only when validation improves (see recipes/README.md).
@@ -756,6 +757,38 @@ session20_score() {
            "$RUNS/s20-S4" "$RUNS/s20-S4-half/alpha-0.50")
   evaluate_sets session20 "${m[@]}"
   evaluate_pieces session20 "${m[@]}"
+}
+
+# Session 21. Sessions 19-20's room recipe (new voices remixed) raised MUSDB's mean by +0.14 dB but lowered the clips
+# around the median (Actions in every run), and every CPU run from the packaged model that trained on real pairs
+# without new voices held the median or raised it (session 12's P1, session 16's shipped run). So: does finishing
+# the four room runs' soup (RUNS_BEFORE/v20/s20-S4, 4 x 85 minutes of training) on real pairs keep the low clips' gain
+# and bring the middle back? Two arms from S4, one thread each, SESSION_MINUTES [75], eval mode, lr 1e-4, no remixing:
+#   a  the pair-variants recipe that made the packaged model (musdb7-train, eir-train, mir1k, pair-variants at
+#      1, 0.25, 0.035, 0.5), seed 31
+#   b  real full-band pairs only (musdb7-train, eir-train at 1, 0.25: session 12's P1 recipe), seed 32
+# bf16 autocast (PRECISION [bf16]; fp32 on a CPU without native bf16). Candidates fixed now: each tail mean, their
+# mean (AB), AB halfway back to the packaged model (AB-half); S4 itself is scored beside them as the start point
+# (session 20 judged it: it fails). Choice: session 14's rule (recipes/ship_rule.py), scored in fp32, one pass.
+session21() {
+  export OMP_NUM_THREADS=1
+  local opts=(--checkpoint "${RUNS_BEFORE:-runs}/v20/s20-S4" "${VALIDATION[@]}" "${WAVE_COMMON[@]}"
+              --max-minutes "${SESSION_MINUTES:-75}" "${EVAL_PAIRS[@]}" --precision "${PRECISION:-bf16}"
+              --data "$CACHE/musdb7-train" --data "$CACHE/eir-train")
+  $VR finetune "${opts[@]}" --data "$CACHE/mir1k" --data "$CACHE/pair-variants" --data-weights 1,0.25,0.035,0.5 \
+      --seed 31 --run-dir "$RUNS/s21-a" 2>"$RUNS/s21-a.log" &
+  $VR finetune "${opts[@]}" --data-weights 1,0.25 --seed 32 --run-dir "$RUNS/s21-b" 2>"$RUNS/s21-b.log" &
+  wait
+  session21_score
+}
+
+session21_score() {
+  local packaged="$HERE/../vocal_remover/models/default"
+  soup_two "$RUNS/s21-a" "$RUNS/s21-b" s21
+  local m=("$packaged" "${RUNS_BEFORE:-runs}/v20/s20-S4" "$RUNS/s21-a-tail" "$RUNS/s21-b-tail" "$RUNS/s21-AB"
+           "$RUNS/s21-AB-half/alpha-0.50")
+  evaluate_sets session21 "${m[@]}"
+  evaluate_pieces session21 "${m[@]}"
 }
 
 "$@"

@@ -794,7 +794,7 @@ session21_score() {
 
 # Added in session 21 after session21 was scored: a pilot, not a ship candidate. Actions - One Minute Smile, the clip
 # at musdb7/valid's median that every room run loses (-0.3 to -0.9 dB), has wide, stacked vocals (its channels
-# correlate at 0.34; pYIN finds a pitch in half of its active frames, against 0.74-0.97 on ten of the other clips),
+# correlate at 0.34; pYIN finds a pitch in half of its active frames, against 0.74-0.97 on 11 of the other 13 clips),
 # while the remixed solo singing is one voice at a time. Does stacking a second voice in half the remixes
 # (second_vocal_prob 0.5, the default 0.1) keep the room recipe's gain without that loss? Two arms from the packaged
 # model, session 19's arm a (30% of crops remixed) with the same seed 33, one thread each, SESSION_MINUTES [30]:

@@ -799,8 +799,9 @@ session21_score() {
 # (second_vocal_prob 0.5, the default 0.1) keep the room recipe's gain without that loss? Two arms from the packaged
 # model, session 19's arm a (30% of crops remixed) with the same seed 33, one thread each, SESSION_MINUTES [30]:
 #   control  second_vocal_prob 0.1 (the default)       stack  second_vocal_prob 0.5
-# Read fixed now: each arm's tail mean on musdb7/valid and 7.Francium, clip by clip against the packaged model; the
-# stacking idea is worth a full run if stack - control is above +0.3 dB on Actions and Clara Berry keeps its gain.
+# Read fixed now: each arm's tail mean on musdb7/valid and 7.Francium, clip by clip against the packaged model (scored
+# by evaluate_sets, which adds the MIR-1K probe); the stacking idea is worth a full run if stack - control is above
+# +0.3 dB on Actions and Clara Berry keeps its gain.
 session21_stack() {
   export OMP_NUM_THREADS=1
   local packaged="$HERE/../vocal_remover/models/default"
@@ -815,11 +816,7 @@ session21_stack() {
   wait
   $PY "$HERE/average_checkpoints.py" --run "$RUNS/s21-control" --tail 0.4 -o "$RUNS/s21-control-tail"
   $PY "$HERE/average_checkpoints.py" --run "$RUNS/s21-stack" --tail 0.4 -o "$RUNS/s21-stack-tail"
-  local m=(-m "$packaged" -m "$RUNS/s21-control-tail" -m "$RUNS/s21-stack-tail")
-  for set in "$SHARED/musdb7/valid" "$WORK/eir-valid"; do
-    OMP_NUM_THREADS=2 $VR evaluate "$set" "${m[@]}" --precision fp32 --engine torch --bss off --json -q \
-        > "$RUNS/evaluate-session21-stack-$(basename "$set").json"
-  done
+  evaluate_sets session21-stack "$packaged" "$RUNS/s21-control-tail" "$RUNS/s21-stack-tail"
 }
 
 "$@"

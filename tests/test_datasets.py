@@ -278,6 +278,58 @@ def test_vocal_reverb_adds_a_decaying_room_and_keeps_the_sum(cache):
         AugmentConfig(vocal_reverb_seconds=(0.0, 1.0))
 
 
+def test_stem_eq_shapes_each_stem_by_its_own_curve_and_keeps_the_sum(cache):
+    from vocal_remover.data.augment import EQ_ANCHORS_HZ, equalise
+
+    rate = 44100
+    t = np.arange(2 * rate) / rate
+    gains = [-4.0, 2.0, -1.0, 3.0, 0.5, -3.0, 4.0]
+    for k, f in enumerate(EQ_ANCHORS_HZ):  # a sine at an anchor comes out at that anchor's gain
+        tone = np.stack([np.sin(2 * np.pi * f * t), 0.5 * np.sin(2 * np.pi * f * t)]).astype(np.float32)
+        out = equalise(tone, rate, gains)
+        assert out.shape == tone.shape and out.dtype == np.float32
+        mid = slice(rate // 2, 3 * rate // 2)  # away from the crop's edges
+        level = 10 * np.log10(np.sum(out[:, mid] ** 2) / np.sum(tone[:, mid] ** 2))
+        assert level == pytest.approx(gains[k], abs=0.1)
+    between = np.sqrt(EQ_ANCHORS_HZ[3] * EQ_ANCHORS_HZ[4])  # halfway in log-frequency: the mean of the two gains
+    tone = np.sin(2 * np.pi * between * t)[None].astype(np.float32)
+    out = equalise(tone, rate, gains)
+    level = 10 * np.log10(np.sum(out[:, rate // 2: 3 * rate // 2] ** 2) / np.sum(tone[:, rate // 2: 3 * rate // 2] ** 2))
+    assert level == pytest.approx((gains[3] + gains[4]) / 2, abs=0.15)
+    noise = np.random.default_rng(0).standard_normal((2, rate)).astype(np.float32)
+    np.testing.assert_allclose(equalise(noise, rate, [0.0] * 7), noise, atol=1e-5)  # a flat curve changes nothing
+    with pytest.raises(ValueError):
+        equalise(noise, rate, [0.0] * 3)
+
+    aug = AugmentConfig(stem_eq_prob=0.5, mixup_prob=0.0, identity_prob=0.0)
+    ds = SupervisedDataset(cache, W, samples_per_epoch=40, seed=6, augment=aug)
+    seen = {"instrumental": 0, "vocals": 0}
+    for i in range(40):
+        item, p = ds[i], ds.plan(i)
+        assert torch.equal(item["mix"], item["instrumental"] + item["vocals"])
+        eq = p.pop("eq", {})
+        for stem, curve in eq.items():
+            assert len(curve) == 7 and all(-4.0 <= g <= 4.0 for g in curve)
+            seen[stem] += 1
+        inst, voc = expected_item(ds, p)  # the plan without its equaliser
+        if p["swap"]:  # the equaliser acts on the stems before the whole example's swap
+            inst, voc = inst[:, ::-1], voc[:, ::-1]
+        inst = equalise(np.ascontiguousarray(inst.T, np.float32), cache.sample_rate, eq["instrumental"]) \
+            if "instrumental" in eq else inst.T
+        voc = equalise(np.ascontiguousarray(voc.T, np.float32), cache.sample_rate, eq["vocals"]) \
+            if "vocals" in eq else voc.T
+        if p["swap"]:
+            inst, voc = inst[::-1], voc[::-1]
+        np.testing.assert_allclose(item["instrumental"].numpy(), inst, atol=2e-5)
+        np.testing.assert_allclose(item["vocals"].numpy(), voc, atol=2e-5)
+    assert 8 <= seen["instrumental"] <= 32 and 8 <= seen["vocals"] <= 32  # each stem on its own, about half the time
+    # Off (the default) draws nothing: the plans of existing configurations are unchanged.
+    plain = SupervisedDataset(cache, W, samples_per_epoch=40, seed=6)
+    assert all("eq" not in plain.plan(i) for i in range(40))
+    with pytest.raises(ValueError):
+        AugmentConfig(stem_eq_db=(4.0, -4.0))
+
+
 def test_identity_items_have_silent_vocals(cache):
     aug = AugmentConfig(identity_prob=1.0, mixup_prob=0.0)
     ds = SupervisedDataset(cache, W, samples_per_epoch=5, seed=0, augment=aug)

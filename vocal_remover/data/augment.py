@@ -7,7 +7,8 @@ vocal; then L/R swap of the example (p 0.5), identity examples (mixture = instru
 STFT, which is the same thing (the STFT is linear) and keeps mixture = instrumental + vocals exactly.
 
 Extras not in the seed, off by default until shown to help on the validation set: vocal polarity
-inversion, a random instrumental gain and random stereo placement (panning) of vocals.
+inversion, a random instrumental gain, random stereo placement (panning) of vocals, a synthetic room on
+remixed vocals, and a random equaliser on each stem (real pairs included).
 """
 
 from __future__ import annotations
@@ -38,6 +39,12 @@ class AugmentConfig:
     vocal_reverb_prob: float = 0.0
     vocal_reverb_seconds: tuple[float, float] = (0.3, 1.5)
     vocal_reverb_wet_db: tuple[float, float] = (-12.0, -3.0)
+    # A random equaliser per stem (off until it is shown to help): with this probability each stem of an example, real
+    # pairs included, goes through its own smooth zero-phase EQ, a gain drawn from stem_eq_db at each of EQ_ANCHORS_HZ
+    # and linear in log-frequency between them. The mixture is still the sum of the stems. Real mixes differ in the
+    # spectral balance of voice against band; the ~37 minutes of full-band pairs here show few of those balances.
+    stem_eq_prob: float = 0.0
+    stem_eq_db: tuple[float, float] = (-4.0, 4.0)
     swap_prob: float = 0.5  # L/R swap of the whole example
     identity_prob: float = 0.025  # mixture = instrumental, vocals silent
     mixup_prob: float = 0.5  # blend with a second example: lam * a + (1 - lam) * b for every stem
@@ -68,6 +75,10 @@ class AugmentConfig:
         return asdict(self)
 
 
+# Anchor frequencies of the stem equaliser: about 1.3 octaves apart, from the low bass to the air band.
+EQ_ANCHORS_HZ = (63.0, 160.0, 400.0, 1000.0, 2500.0, 6300.0, 16000.0)
+
+
 def db_to_gain(db: float) -> float:
     return float(10.0 ** (db / 20.0))
 
@@ -96,3 +107,21 @@ def add_reverb(audio, rate: int, seconds: float, wet_gain: float, seed: int):
     size = 1 << int(np.ceil(np.log2(n + length - 1)))
     wet = np.fft.irfft(np.fft.rfft(audio, size) * np.fft.rfft(response, size), size)[:, :n]
     return (audio + wet_gain * wet).astype(audio.dtype)
+
+
+def equalise(audio, rate: int, gains_db):
+    """(channels, n) float audio through a zero-phase equaliser, same shape and dtype: the gain in dB is `gains_db[k]`
+    at EQ_ANCHORS_HZ[k], linear in log-frequency between anchors and held flat outside them (DC keeps the lowest
+    anchor's gain). Filtered in the frequency domain with zero padding, so the response does not wrap around the
+    crop; both channels get the same curve, so stereo placement is kept."""
+    import numpy as np
+
+    if len(gains_db) != len(EQ_ANCHORS_HZ):
+        raise ValueError(f"equalise needs {len(EQ_ANCHORS_HZ)} gains, got {len(gains_db)}")
+    n = audio.shape[1]
+    size = 1 << int(np.ceil(np.log2(n + rate // 10)))  # >= 100 ms of padding for the response's two tails
+    freqs = np.fft.rfftfreq(size, 1.0 / rate)
+    log_f = np.log(np.maximum(freqs, EQ_ANCHORS_HZ[0]))
+    curve_db = np.interp(log_f, np.log(EQ_ANCHORS_HZ), np.asarray(gains_db, dtype=np.float64))
+    spectrum = np.fft.rfft(audio, size) * (10.0 ** (curve_db / 20.0))
+    return np.fft.irfft(spectrum, size)[:, :n].astype(audio.dtype)

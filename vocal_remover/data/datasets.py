@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from vocal_remover.data.augment import AugmentConfig, add_reverb, db_to_gain, pan_gains
+from vocal_remover.data.augment import EQ_ANCHORS_HZ, AugmentConfig, add_reverb, db_to_gain, equalise, pan_gains
 from vocal_remover.data.cache import AudioCache, TrackRecord
 from vocal_remover.data.masking import sample_token_modes
 from vocal_remover.data.sampling import item_rng
@@ -248,6 +248,10 @@ class SupervisedDataset(_CropDataset):
         else:
             cache, t = self.pairs.pick(rng)
             p = {"kind": "pair", "cache": cache, "track": t.id, "start": self.pairs.start(rng, t, self.segment)}
+        if a.stem_eq_prob > 0:  # drawn only when enabled, as the vocal extras are
+            for stem in ("instrumental", "vocals"):
+                if rng.random() < a.stem_eq_prob:
+                    p.setdefault("eq", {})[stem] = [float(g) for g in rng.uniform(*a.stem_eq_db, len(EQ_ANCHORS_HZ))]
         p["swap"] = bool(rng.random() < a.swap_prob)
         p["identity"] = bool(rng.random() < a.identity_prob)
         return p
@@ -289,6 +293,12 @@ class SupervisedDataset(_CropDataset):
             cache: AudioCache = p["cache"]
             t = cache.track(p["track"])
             inst, voc = _pair(cache, t, p["start"], self.segment)
+        if "eq" in p:
+            rate = (p["instrumental"]["cache"] if p["kind"] == "voxaug" else p["cache"]).sample_rate
+            if "instrumental" in p["eq"]:
+                inst = equalise(inst, rate, p["eq"]["instrumental"])
+            if "vocals" in p["eq"]:
+                voc = equalise(voc, rate, p["eq"]["vocals"])
         if p["swap"]:
             inst, voc = inst[::-1], voc[::-1]
         if p["identity"]:

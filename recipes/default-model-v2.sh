@@ -30,6 +30,7 @@
 #   recipes/default-model-v2.sh session20 # session19 again with new seeds, and the four runs of its recipe averaged
 #   recipes/default-model-v2.sh session21 # session 20's four-run soup finished on real pairs, two data mixes
 #   recipes/default-model-v2.sh session21_stack # a pilot: the room recipe with two voices stacked in half the remixes
+#   recipes/default-model-v2.sh session22 # the pair-variants recipe with and without a random equaliser per stem, fp32
 #
 # Every session continues from the packaged model (vocal_remover/models/default), so training accumulates
 # across sessions; the packaged model is replaced only when validation improves (see recipes/README.md).
@@ -818,5 +819,29 @@ session21_stack() {
   $PY "$HERE/average_checkpoints.py" --run "$RUNS/s21-stack" --tail 0.4 -o "$RUNS/s21-stack-tail"
   evaluate_sets session21-stack "$packaged" "$RUNS/s21-control-tail" "$RUNS/s21-stack-tail"
 }
+
+# Session 22, on a 2-core AMD EPYC Zen 2 (AVX2, no native bf16: fp32) with no GPU lent. Every recipe since session 17
+# traded clips without raising the median, and the one GPU run overfitted the ~37 minutes of full-band pairs (MUSDB
+# up, 7.Francium -1 dB). The pairs show few balances of voice against band; real mixes differ in them. New: a random
+# equaliser per stem (stem_eq_prob, data/augment.py), on the real pairs themselves. Two arms from the packaged model,
+# the pair-variants recipe that made it (musdb7-train, eir-train, mir1k, pair-variants at 1, 0.25, 0.035, 0.5), the
+# same seed 41, one thread each, SESSION_MINUTES [105], fp32 (PRECISION):
+#   a  control: the recipe as it is         b  eq: each stem equalised with p 0.5, gains -4..+4 dB at 7 anchors
+# Fixed now: the ship candidates are each tail mean, AB and AB-half, judged by session 14's rule
+# (recipes/ship_rule.py). The equaliser counts as a gain if b's tail beats a's tail paired on musdb7/valid (vocals,
+# mean difference above +0.1 dB) without falling behind it on 7.Francium's 10-second pieces or on the MIR-1K probe.
+session22() {
+  export OMP_NUM_THREADS=1
+  local opts=(--checkpoint "$HERE/../vocal_remover/models/default" "${VALIDATION[@]}" "${WAVE_COMMON[@]}"
+              --max-minutes "${SESSION_MINUTES:-105}" "${EVAL_PAIRS[@]}" --precision "${PRECISION:-fp32}"
+              --data "$CACHE/musdb7-train" --data "$CACHE/eir-train" --data "$CACHE/mir1k"
+              --data "$CACHE/pair-variants" --data-weights 1,0.25,0.035,0.5 --seed 41)
+  $VR finetune "${opts[@]}" --run-dir "$RUNS/s22-a" 2>"$RUNS/s22-a.log" &
+  $VR finetune "${opts[@]}" --augment mixup_prob=0,voxaug_prob=0,stem_eq_prob=0.5 --run-dir "$RUNS/s22-b" \
+      2>"$RUNS/s22-b.log" &
+  wait
+  score_two s22
+}
+session22_score() { score_two s22; }
 
 "$@"

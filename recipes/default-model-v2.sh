@@ -608,15 +608,17 @@ session15_score() {
 }
 
 pair_variants_two() {
-  # NAME SEED_A SEED_B MINUTES: session 14's pair-variants recipe (musdb7-train, eir-train, mir1k, pair-variants at
-  # weights 1, 0.25, 0.035, 0.5; eval mode, lr 1e-4, 32 crops a step) twice from the packaged model, one thread each,
-  # as RUNS/NAME-a and RUNS/NAME-b; then score_two NAME
+  # NAME SEED_A SEED_B MINUTES [B_AUGMENT]: session 14's pair-variants recipe (musdb7-train, eir-train, mir1k,
+  # pair-variants at weights 1, 0.25, 0.035, 0.5; eval mode, lr 1e-4, 32 crops a step, fp32) twice from the packaged
+  # model, one thread each, as RUNS/NAME-a and RUNS/NAME-b (with `--augment B_AUGMENT` when given); then score_two NAME
   export OMP_NUM_THREADS=1
+  local b_extra=()
+  [ $# -ge 5 ] && b_extra=(--augment "$5")
   local opts=(--checkpoint "$HERE/../vocal_remover/models/default" "${VALIDATION[@]}" "${WAVE_COMMON[@]}"
               --max-minutes "$4" "${EVAL_PAIRS[@]}" --data "$CACHE/musdb7-train" --data "$CACHE/eir-train"
               --data "$CACHE/mir1k" --data "$CACHE/pair-variants" --data-weights 1,0.25,0.035,0.5)
   $VR finetune "${opts[@]}" --seed "$2" --run-dir "$RUNS/$1-a" 2>"$RUNS/$1-a.log" &
-  $VR finetune "${opts[@]}" --seed "$3" --run-dir "$RUNS/$1-b" 2>"$RUNS/$1-b.log" &
+  $VR finetune "${opts[@]}" --seed "$3" "${b_extra[@]}" --run-dir "$RUNS/$1-b" 2>"$RUNS/$1-b.log" &
   wait
   score_two "$1"
 }
@@ -825,23 +827,12 @@ session21_stack() {
 # up, 7.Francium -1 dB). The pairs show few balances of voice against band; real mixes differ in them. New: a random
 # equaliser per stem (stem_eq_prob, data/augment.py), on the real pairs themselves. Two arms from the packaged model,
 # the pair-variants recipe that made it (musdb7-train, eir-train, mir1k, pair-variants at 1, 0.25, 0.035, 0.5), the
-# same seed 41, one thread each, SESSION_MINUTES [105], fp32 (PRECISION):
+# same seed 41, one thread each, SESSION_MINUTES [105], fp32:
 #   a  control: the recipe as it is         b  eq: each stem equalised with p 0.5, gains -4..+4 dB at 7 anchors
 # Fixed now: the ship candidates are each tail mean, AB and AB-half, judged by session 14's rule
 # (recipes/ship_rule.py). The equaliser counts as a gain if b's tail beats a's tail paired on musdb7/valid (vocals,
 # mean difference above +0.1 dB) without falling behind it on 7.Francium's 10-second pieces or on the MIR-1K probe.
-session22() {
-  export OMP_NUM_THREADS=1
-  local opts=(--checkpoint "$HERE/../vocal_remover/models/default" "${VALIDATION[@]}" "${WAVE_COMMON[@]}"
-              --max-minutes "${SESSION_MINUTES:-105}" "${EVAL_PAIRS[@]}" --precision "${PRECISION:-fp32}"
-              --data "$CACHE/musdb7-train" --data "$CACHE/eir-train" --data "$CACHE/mir1k"
-              --data "$CACHE/pair-variants" --data-weights 1,0.25,0.035,0.5 --seed 41)
-  $VR finetune "${opts[@]}" --run-dir "$RUNS/s22-a" 2>"$RUNS/s22-a.log" &
-  $VR finetune "${opts[@]}" --augment mixup_prob=0,voxaug_prob=0,stem_eq_prob=0.5 --run-dir "$RUNS/s22-b" \
-      2>"$RUNS/s22-b.log" &
-  wait
-  score_two s22
-}
+session22() { pair_variants_two s22 41 41 "${SESSION_MINUTES:-105}" mixup_prob=0,voxaug_prob=0,stem_eq_prob=0.5; }
 session22_score() { score_two s22; }
 
 "$@"

@@ -31,6 +31,7 @@
 #   recipes/default-model-v2.sh session21 # session 20's four-run soup finished on real pairs, two data mixes
 #   recipes/default-model-v2.sh session21_stack # a pilot: the room recipe with two voices stacked in half the remixes
 #   recipes/default-model-v2.sh session22 # the pair-variants recipe with and without a random equaliser per stem, fp32
+#   recipes/default-model-v2.sh session23 # session 22 again with a new seed (does the equaliser's held-out gain hold?)
 #
 # Every session continues from the packaged model (vocal_remover/models/default), so training accumulates
 # across sessions; the packaged model is replaced only when validation improves (see recipes/README.md).
@@ -834,5 +835,25 @@ session21_stack() {
 # mean difference above +0.1 dB) without falling behind it on 7.Francium's 10-second pieces or on the MIR-1K probe.
 session22() { pair_variants_two s22 41 41 "${SESSION_MINUTES:-105}" mixup_prob=0,voxaug_prob=0,stem_eq_prob=0.5; }
 session22_score() { score_two s22; }
+
+# Session 23: session 22 again with a new seed (43 for both arms), to tell whether the equaliser's gain on 7.Francium's
+# pieces (+0.26 [+0.10, +0.43] dB on vocals, b against a, one seed) holds. Fixed before the runs:
+#   - the equaliser's held-out gain replicates if b - a, paired on 7.Francium's pieces (vocals), is above zero with its
+#     interval clear of zero; it counts as a gain for the recipe (worth a GPU session) only if it replicates and b - a
+#     on musdb7/valid (vocals, paired) is not below -0.1 dB;
+#   - ship candidates: each tail mean, AB, AB-half (score_two), and the four tails of sessions 22-23 averaged (S4)
+#     and S4 halfway back to the packaged model (S4-half); choice by session 14's rule (recipes/ship_rule.py).
+# RUNS_BEFORE [runs] holds v22 (session 22's tails).
+session23() { pair_variants_two s23 43 43 "${SESSION_MINUTES:-100}" mixup_prob=0,voxaug_prob=0,stem_eq_prob=0.5
+              session23_soups; }
+session23_soups() {
+  local packaged="$HERE/../vocal_remover/models/default" v22="${RUNS_BEFORE:-runs}/v22"
+  $PY "$HERE/average_checkpoints.py" "$v22/s22-a-tail" "$v22/s22-b-tail" "$RUNS/s23-a-tail" "$RUNS/s23-b-tail" \
+      -o "$RUNS/s23-S4"
+  $PY "$HERE/interpolate_weights.py" "$packaged" "$RUNS/s23-S4" --alpha 0.5 -o "$RUNS/s23-S4-half"
+  local m=("$packaged" "$RUNS/s23-S4" "$RUNS/s23-S4-half/alpha-0.50")
+  evaluate_sets session23-soups "${m[@]}"
+  evaluate_pieces session23-soups "${m[@]}"
+}
 
 "$@"

@@ -1,8 +1,8 @@
 """The recipe tools that decide what ships and explain why. recipes/ship_rule.py decides whether a trained candidate
 replaces the packaged model: a wrong verdict ships a worse model to every user (or keeps a better one out), so each
 condition is checked on scores built to pass or fail it, and the script is run on a session's saved results.
-recipes/error_parts.py splits a vocal estimate into vocals kept, accompaniment leaked and artefacts: checked on
-estimates built from known parts."""
+recipes/error_parts.py splits a vocal estimate into vocals kept, accompaniment leaked and artefacts, and
+recipes/band_errors.py does it band by band: both checked on estimates built from known parts."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from helpers import ENV, REPO
 from vocal_remover.evaluate import ModelReport, TrackScore
 
 sys.path.insert(0, str(REPO / "recipes"))
+from band_errors import BANDS_HZ, band_sums, figures, stft_sdr  # noqa: E402
 from error_parts import error_parts  # noqa: E402
 from ship_rule import choice, judge, medians_hold_share  # noqa: E402
 
@@ -83,7 +84,9 @@ def test_session19_saved_results_ship_nothing():
     assert result.stdout.strip().endswith("ship: none (the packaged model stays)")
 
 
-@pytest.mark.parametrize("command", [["ship_rule.py", "{missing}-"], ["error_parts.py", "{missing}", "-m", "default"]])
+@pytest.mark.parametrize("command", [["ship_rule.py", "{missing}-"], ["error_parts.py", "{missing}", "-m", "default"],
+                                     ["band_errors.py", "{missing}", "-m", "default"],
+                                     ["band_errors.py", "{missing}"]])
 def test_a_missing_input_is_one_line_error(tmp_path, command):
     argv = [str(REPO / "recipes" / command[0])] + [a.format(missing=tmp_path / "nothing") for a in command[1:]]
     result = subprocess.run([sys.executable, *argv], capture_output=True, text=True, env=ENV, timeout=120)
@@ -119,3 +122,39 @@ def test_medians_hold_everywhere_for_a_uniform_gain_and_nowhere_for_a_uniform_lo
     # a gain below the middle and a loss at it: the medians fall in most large redraws
     mixed = [v + 0.5 for v in BASE[:4]] + [BASE[4] - 0.1] + [v + 0.05 for v in BASE[5:]]
     assert medians_hold_share(base, report("mixed", mixed), 50, draws=2000) < 0.5
+
+
+def band_limited_noise(rng, lo: float, hi: float, n: int = 88200, rate: int = 44100) -> np.ndarray:
+    spectrum = np.fft.rfft(rng.standard_normal((n, 2)), axis=0)
+    freqs = np.fft.rfftfreq(n, 1 / rate)
+    spectrum[(freqs < lo) | (freqs >= hi)] = 0
+    return np.fft.irfft(spectrum, n, axis=0).astype(np.float32)
+
+
+def test_band_errors_find_the_band_where_vocals_are_missed():
+    # vocals in two bands; the estimate keeps all of the 800-1600 Hz band and a third of the 200-400 Hz band
+    rng = np.random.default_rng(2)
+    low, mid = band_limited_noise(rng, 240, 360), band_limited_noise(rng, 900, 1400)
+    sums = band_sums(low + mid, low / 3 + mid, 44100)
+    parts = figures(sums)
+    i_low, i_mid = BANDS_HZ.index(200), BANDS_HZ.index(800)
+    assert parts["scale"][i_low] == pytest.approx(1 / 3, abs=0.01)
+    assert parts["scale"][i_mid] == pytest.approx(1.0, abs=0.01)
+    assert parts["share"][i_low] == pytest.approx(1.0, abs=0.01)  # all the error is there
+    assert parts["sdr"][i_low] == pytest.approx(20 * np.log10(1.5), abs=0.05)  # |V| / |V - V/3|
+    # the missed part is a plain gain: a gain of 3 in that band (one per band, as --gains-from fits) removes it
+    gains = sums[:, 0] / np.maximum(sums[:, 1], 1e-12)
+    assert gains[i_low] == pytest.approx(3.0, rel=0.02)
+    expected = 10 * np.log10(sums[:, 2].sum() / ((2 / 3) ** 2 * sums[i_low, 2]))
+    assert stft_sdr(sums) == pytest.approx(expected, abs=0.05)
+    assert stft_sdr(sums, gains) > 30  # what is left: the window's leakage across band edges
+
+
+def test_band_errors_tell_instruments_let_through_from_vocals_missed():
+    rng = np.random.default_rng(3)
+    vocals = band_limited_noise(rng, 400, 3000)
+    instrument = band_limited_noise(rng, 400, 3000)  # independent of the vocals, same band
+    parts = figures(band_sums(vocals, vocals + 0.1 * instrument, 44100))
+    i = BANDS_HZ.index(800)
+    assert parts["scale"][i] == pytest.approx(1.0, abs=0.02)
+    assert parts["other"][i] == pytest.approx(20.0, abs=0.5)  # the instrument at -20 dB

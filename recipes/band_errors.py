@@ -37,9 +37,10 @@ EPS = 1e-12
 
 
 def spectrogram(audio: np.ndarray) -> torch.Tensor:
-    """(n, channels) -> (channels, bins, frames) complex."""
-    x = torch.from_numpy(np.ascontiguousarray(audio.T, dtype=np.float32))
-    return torch.stft(x, N_FFT, HOP, window=torch.hann_window(N_FFT), return_complex=True)
+    """(n, channels) -> (channels, bins, frames) complex: the package's own STFT."""
+    from vocal_remover.spec import stft
+
+    return stft(torch.from_numpy(np.ascontiguousarray(audio.T, dtype=np.float32)), N_FFT, HOP)
 
 
 def band_sums(reference: np.ndarray, estimate: np.ndarray, rate: int) -> np.ndarray:

@@ -129,9 +129,10 @@ def main(argv=None) -> int:
     except VocalRemoverError as error:
         print(f"Error: {error}", file=sys.stderr)
         return 1
-    if not next(iter(results.values())):
-        print(f"Error: {args.data}: no track has vocals to score", file=sys.stderr)
-        return 1
+    for folder, found in ((args.data, results), (args.gains_from, fitted)):
+        if folder and not next(iter(found.values())):
+            print(f"Error: {folder}: no track has vocals to score", file=sys.stderr)
+            return 1
 
     labels = band_labels()
     for metric in ("share", "sdr", "scale", "other"):

@@ -100,6 +100,39 @@ class RecordedRequest:
     status: int
 
 
+class _Server(ThreadingHTTPServer):
+    """A ThreadingHTTPServer that can close its kept-alive connections. huggingface_hub keeps connections open in
+    a process-wide pool; a handler thread left serving one after `stop` would answer the next test's server
+    when the OS hands that server the same port (seen in CI: a Hub request answered by an old CDN handler)."""
+
+    daemon_threads = True
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._connections: set[socket.socket] = set()
+        self._connections_lock = threading.Lock()
+
+    def get_request(self):
+        sock, address = super().get_request()
+        with self._connections_lock:
+            self._connections.add(sock)
+        return sock, address
+
+    def shutdown_request(self, request) -> None:
+        with self._connections_lock:
+            self._connections.discard(request)
+        super().shutdown_request(request)
+
+    def close_connections(self) -> None:
+        with self._connections_lock:
+            open_now = list(self._connections)
+        for sock in open_now:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)  # the handler's next read ends; the client sees the close
+            except OSError:
+                pass
+
+
 class HubServer:
     """In-memory Hub: repos -> commits -> files, branch/tag refs, request log."""
 
@@ -112,7 +145,7 @@ class HubServer:
         self._lock = threading.RLock()
         self._counter = itertools.count(1)
         self._blobs: dict[str, bytes] = {}  # sha256 -> content, served by the CDN
-        self._servers: list[ThreadingHTTPServer] = []
+        self._servers: list[_Server] = []
         self._threads: list[threading.Thread] = []
         self.repo_settings: dict[str, dict] = {}  # repo_id -> {"private": bool}, for repos created over HTTP
         self.url = ""
@@ -182,8 +215,7 @@ class HubServer:
 
     def start(self) -> HubServer:
         for name in ("hub", "cdn"):
-            httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-            httpd.daemon_threads = True
+            httpd = _Server(("127.0.0.1", 0), _Handler)
             httpd.hub = self  # type: ignore[attr-defined]
             httpd.role = name  # type: ignore[attr-defined]
             thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05},
@@ -198,6 +230,7 @@ class HubServer:
     def stop(self) -> None:
         for httpd in self._servers:
             httpd.shutdown()
+            httpd.close_connections()
             httpd.server_close()
         for thread in self._threads:
             thread.join(timeout=5)

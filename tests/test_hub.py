@@ -20,9 +20,9 @@ from vocal_remover.hub import registry as registry_mod
 from vocal_remover.hub.environment import hub_cache_dir
 
 try:
-    from hub_server import closed_port_url, hub, hub_server, model_files  # noqa: F401 - fixtures
+    from hub_server import HubServer, closed_port_url, hub, hub_server, model_files  # noqa: F401 - fixtures
 except ImportError:  # tests/ imported as a package
-    from tests.hub_server import closed_port_url, hub, hub_server, model_files  # noqa: F401
+    from tests.hub_server import HubServer, closed_port_url, hub, hub_server, model_files  # noqa: F401
 
 REPO = "org/model"
 
@@ -399,3 +399,27 @@ def test_import_is_light():
             "bad = [m for m in ('torch', 'huggingface_hub', 'numpy') if m in sys.modules]; "
             "assert not bad, bad")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parents[1])
+
+
+def test_a_stopped_server_closes_its_kept_alive_connections():
+    # huggingface_hub pools connections across tests; one still served by a stopped server's handler would answer
+    # the next server that the OS puts on the same port (a Hub request once got an old CDN handler's reply in CI)
+    import http.client
+    import socket
+
+    server = HubServer().start()
+    server.commit(REPO, model_files(9))
+    host, port = server.url.removeprefix("http://").split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=10)
+    conn.request("GET", f"/{REPO}/resolve/main/config.json")  # HTTP/1.1: the server keeps the connection open
+    response = conn.getresponse()
+    assert response.status == 200 and response.getheader("X-Repo-Commit")
+    response.read()
+    server.stop()
+    conn.sock.settimeout(10)
+    try:
+        assert conn.sock.recv(1) == b""  # closed by the server, not left waiting for the next request
+    except (socket.timeout, ConnectionResetError) as exc:
+        assert isinstance(exc, ConnectionResetError), "the connection outlived the server"
+    finally:
+        conn.close()

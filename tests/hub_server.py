@@ -103,7 +103,8 @@ class RecordedRequest:
 class _Server(ThreadingHTTPServer):
     """A ThreadingHTTPServer that can close its kept-alive connections. huggingface_hub keeps connections open in
     a process-wide pool; a handler thread left serving one after `stop` would answer the next test's server
-    when the OS hands that server the same port (seen in CI: a Hub request answered by an old CDN handler)."""
+    when the OS hands that server the same port (in CI a Hub request got a reply without X-Repo-Commit, most likely
+    from an earlier test's CDN handler)."""
 
     daemon_threads = True
 

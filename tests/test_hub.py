@@ -403,7 +403,7 @@ def test_import_is_light():
 
 def test_a_stopped_server_closes_its_kept_alive_connections():
     # huggingface_hub pools connections across tests; one still served by a stopped server's handler would answer
-    # the next server that the OS puts on the same port (a Hub request once got an old CDN handler's reply in CI)
+    # the next server that the OS puts on the same port (the likely cause of a reply without X-Repo-Commit in CI)
     import http.client
     import socket
 

@@ -156,3 +156,31 @@ def test_the_supervised_loss_adds_the_weighted_sdr_term_and_trains_through_it():
     loss.backward()
     grads = [p.grad for p in model.parameters() if p.grad is not None]
     assert grads and all(torch.isfinite(g).all() for g in grads) and any(g.abs().sum() > 0 for g in grads)
+
+
+def test_spec_weight_zero_trains_on_the_sdr_term_alone():
+    """--spec-weight 0 --sdr-weight W: the loss is W times the crops' mean negative SDR, the spectral L1 is still
+    reported, and the gradient is the SDR term's alone."""
+    audio = torch.from_numpy(crops()[:2].transpose(0, 2, 1).copy())
+    batch = {"mix": audio, "instrumental": audio * 0.5}
+    model, _ = recording_model()
+    model.eval()
+    alone = SupervisedObjective(CONFIG, wave_weight=0.0, sdr_weight=1e-3, spec_weight=0.0)
+    both = SupervisedObjective(CONFIG, wave_weight=0.0, sdr_weight=1e-3)
+    loss, stats = alone(model, batch)
+    assert set(stats) == {"spec_l1", "neg_sdr"} and stats["spec_l1"] > 0
+    assert loss.item() == pytest.approx(1e-3 * stats["neg_sdr"], rel=1e-6)
+    with torch.no_grad():
+        total, total_stats = both(model, batch)
+    assert total.item() == pytest.approx(total_stats["spec_l1"] + 1e-3 * total_stats["neg_sdr"], rel=1e-5)
+    loss.backward()
+    from_alone = [p.grad.clone() for p in model.parameters() if p.grad is not None]
+    model.zero_grad()
+    spectral_only = SupervisedObjective(CONFIG, wave_weight=0.0)
+    spectral_only(model, batch)[0].backward()
+    from_spectral = [p.grad.clone() for p in model.parameters() if p.grad is not None]
+    model.zero_grad()
+    both(model, batch)[0].backward()
+    from_both = [p.grad for p in model.parameters() if p.grad is not None]
+    for a, s, b in zip(from_alone, from_spectral, from_both):
+        assert torch.allclose(a + s, b, rtol=1e-4, atol=1e-9)

@@ -110,9 +110,12 @@ def test_train_config_curriculum_and_validation():
                     batch_sizes=[1, 2, 3])
     with pytest.raises(ConfigError, match="strategy"):
         TrainConfig(mode="finetune", data=["x"], run_dir="r", model={}, strategy="magic")
-    for bad in ({"sdr_weight": -1.0}, {"wave_weight": -0.2}, {"sdr_floor": 0.0}, {"sdr_floor": 1.0}):
+    for bad in ({"sdr_weight": -1.0}, {"wave_weight": -0.2}, {"spec_weight": -1.0}, {"sdr_floor": 0.0},
+                {"sdr_floor": 1.0}):
         with pytest.raises(ConfigError, match="sdr-floor"):
             TrainConfig(mode="finetune", data=["x"], run_dir="r", model={}, **bad)
+    with pytest.raises(ConfigError, match="nothing to train on"):
+        TrainConfig(mode="finetune", data=["x"], run_dir="r", model={}, spec_weight=0.0, wave_weight=0.0)
 
 
 def test_activation_checkpointing_gives_the_same_gradients():

@@ -129,7 +129,7 @@ def _stopping_notice(signum: int) -> None:
 _SAME = ("layout", "seed", "steps", "lr", "lr_floor", "warmup", "decay_power", "weight_decay", "grad_clip", "device",
          "precision", "activation_checkpointing", "workers", "samples_per_epoch", "val_every", "checkpoint_every",
          "keep_last", "tensorboard", "wandb", "max_minutes", "strategy", "llrd_decay", "last_n", "wave_weight",
-         "sdr_weight", "sdr_floor", "eval_mode",
+         "sdr_weight", "sdr_floor", "spec_weight", "eval_mode",
          "voxaug", "adversarial", "adv_lambda_l1")
 _CLI_ONLY = ("run_dir", "resume", "overwrite", "progress", "quiet", "status_every")
 
@@ -355,6 +355,9 @@ def finetune(
     sdr_floor: float = typer.Option(1e-4, "--sdr-floor", metavar="F",
                                     help="Floor of the SDR term's energies, a fraction of the mixture's: where "
                                          "its gradient stops growing as a crop's error shrinks."),
+    spec_weight: float = typer.Option(1.0, "--spec-weight", metavar="W",
+                                      help="Weight of the spectral L1 (masked mixture magnitude against the "
+                                           "instrumental's); 0 with --sdr-weight > 0 trains on the metric alone."),
     eval_mode: bool = typer.Option(False, "--eval-mode",
                                    help="Train the network as separation runs it: BatchNorm uses and keeps its "
                                         "running statistics, dropout is off."),

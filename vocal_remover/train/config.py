@@ -93,6 +93,9 @@ class TrainConfig:
     # Each crop's negative SDR in dB beside them (train/objectives.py); its gradient is about 1,000x the L1's.
     sdr_weight: float = 0.0
     sdr_floor: float = 1e-4
+    # The seed's spectral L1 (masked mixture magnitude against the instrumental's). 0 trains on the waveform
+    # terms alone: beside the SDR term the L1's gradient points partly against it (recipes/README.md, session 24).
+    spec_weight: float = 1.0
     voxaug: bool = True
     # Overrides of AugmentConfig fields (data/augment.py), e.g. {"vocal_pan_prob": 0.5}.
     augment: dict[str, Any] = field(default_factory=dict)
@@ -106,8 +109,11 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if self.mode not in MODES:
             raise ConfigError(f"mode '{self.mode}'", f"expected one of {', '.join(MODES)}")
-        if self.wave_weight < 0 or self.sdr_weight < 0 or not 0 < self.sdr_floor < 1:
-            raise ConfigError("loss weights", "need --wave-weight >= 0, --sdr-weight >= 0 and 0 < --sdr-floor < 1")
+        if min(self.wave_weight, self.sdr_weight, self.spec_weight) < 0 or not 0 < self.sdr_floor < 1:
+            raise ConfigError("loss weights", "need --spec-weight, --wave-weight, --sdr-weight >= 0 and "
+                                              "0 < --sdr-floor < 1")
+        if self.spec_weight == self.wave_weight == self.sdr_weight == 0:
+            raise ConfigError("loss weights", "--spec-weight, --wave-weight and --sdr-weight are all 0: nothing to train on")
         if self.strategy not in STRATEGIES:
             raise ConfigError(f"--strategy {self.strategy}", f"expected one of {', '.join(STRATEGIES)}")
         if self.steps < 0 or (self.steps == 0 and not self.max_minutes):

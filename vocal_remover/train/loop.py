@@ -212,7 +212,8 @@ class Trainer:
         if cfg.mode == "pretrain":
             return PretrainObjective(self.model_config, self.dtype)
         supervised = SupervisedObjective(self.model_config, self.dtype, wave_weight=cfg.wave_weight,
-                                         sdr_weight=cfg.sdr_weight, sdr_floor=cfg.sdr_floor)
+                                         sdr_weight=cfg.sdr_weight, sdr_floor=cfg.sdr_floor,
+                                         spec_weight=cfg.spec_weight)
         if cfg.adversarial:
             return AdversarialObjective(supervised, lambda_l1=cfg.adv_lambda_l1, lr=cfg.adv_lr, device=self.device)
         return supervised

@@ -96,7 +96,7 @@ class PretrainObjective(Objective):
 @dataclass
 class SupervisedObjective(Objective):
     """The seed's L1 between the masked mixture magnitude and the instrumental magnitude (both
-    scaled by the mixture's peak), plus two optional waveform terms on the instrumental rebuilt with the
+    scaled by the mixture's peak; weight `spec_weight`), plus two optional waveform terms on the instrumental rebuilt with the
     mixture's phase: an L1 (full-scale audio units, `wave_weight`) and each crop's negative SDR in dB
     (`sdr_weight`; `sdr_floor` is its floor, a fraction of the mixture's energy, see `negative_sdr`).
 
@@ -109,6 +109,7 @@ class SupervisedObjective(Objective):
     wave_weight: float = 0.0
     sdr_weight: float = 0.0
     sdr_floor: float = 1e-4
+    spec_weight: float = 1.0
 
     def predict(self, model, mix: torch.Tensor):
         """-> (complex spec, network input x, peak, float32 mask) of a (B, C, S) mixture."""
@@ -121,8 +122,9 @@ class SupervisedObjective(Objective):
         mix, inst = batch["mix"], batch["instrumental"]
         spec, x, peak, mask = self.predict(model, mix)
         y = target_magnitudes(inst, self.config, peak)
-        loss = l1_loss(mask * x, y)
-        stats = {"spec_l1": loss.item()}
+        spectral = l1_loss(mask * x, y)
+        stats = {"spec_l1": spectral.item()}
+        loss = self.spec_weight * spectral
         if self.wave_weight > 0 or self.sdr_weight > 0:
             cfg = self.config
             est = istft(spec * full_band_mask(mask), cfg.n_fft, cfg.hop_length, mix.shape[-1])

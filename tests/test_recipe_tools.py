@@ -158,3 +158,39 @@ def test_band_errors_tell_instruments_let_through_from_vocals_missed():
     i = BANDS_HZ.index(800)
     assert parts["scale"][i] == pytest.approx(1.0, abs=0.02)
     assert parts["other"][i] == pytest.approx(20.0, abs=0.5)  # the instrument at -20 dB
+
+
+def test_loss_gradients_average_each_term_and_measure_their_pull():
+    """recipes/loss_gradients.py: each term's mean gradient is the mean of its per-batch gradients, the terms add up
+    to the loss finetune trains on, and the pull figures read what they say on gradients built to show it."""
+    import torch
+
+    from helpers import make_music
+    from loss_gradients import mean_gradients, pull
+    from vocal_remover.model import PRESETS, build_model
+    from vocal_remover.train.objectives import SupervisedObjective
+
+    cfg = PRESETS["tiny"]
+    samples = 63 * cfg.hop_length
+    music = torch.from_numpy(make_music(2.0, seed=5)[: 2 * samples].T.copy()).float()
+    batches = [{"mix": c[None], "instrumental": c[None] * 0.6} for c in music.split(samples, dim=1)]
+    torch.manual_seed(0)
+    model = build_model(cfg).eval()
+    terms = {"l1": SupervisedObjective(cfg, wave_weight=0.0),
+             "sdr": SupervisedObjective(cfg, wave_weight=0.0, spec_weight=0.0, sdr_weight=1e-3, sdr_floor=1e-2),
+             "both": SupervisedObjective(cfg, wave_weight=0.0, sdr_weight=1e-3, sdr_floor=1e-2)}
+    grads = mean_gradients(model, terms, batches)
+    first = mean_gradients(model, {"l1": terms["l1"]}, batches[:1])["l1"]
+    second = mean_gradients(model, {"l1": terms["l1"]}, batches[1:])["l1"]
+    assert torch.allclose(grads["l1"], (first + second) / 2, rtol=1e-5, atol=1e-12)
+    assert torch.allclose(grads["l1"] + grads["sdr"], grads["both"], rtol=1e-4, atol=1e-10)
+    assert grads["l1"].norm() > 0 and grads["sdr"].norm() > 0
+
+    sdr = torch.tensor([1.0, -2.0, 0.5, 0.0], dtype=torch.float64)
+    same = pull(sdr * 0.5, sdr)
+    assert same["cosine"] == pytest.approx(1.0) and same["l1_along_sdr"] == pytest.approx(0.5)
+    assert same["l1_overrides"] == 0.0
+    against = pull(torch.tensor([-3.0, 1.0, -0.1, 0.0], dtype=torch.float64), sdr)
+    assert against["cosine"] < 0 and against["l1_along_sdr"] == pytest.approx((-3 - 2 - 0.05) / 5.25)
+    assert against["l1_overrides"] == pytest.approx(0.25)  # only the first weight: opposed and larger
+    assert against["sum_norm"] == pytest.approx(float(torch.tensor([-2.0, -1.0, 0.4, 0.0]).norm()))

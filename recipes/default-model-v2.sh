@@ -33,6 +33,7 @@
 #   recipes/default-model-v2.sh session22 # the pair-variants recipe with and without a random equaliser per stem, fp32
 #   recipes/default-model-v2.sh session23 # session 22 again with a new seed (does the equaliser's held-out gain hold?)
 #   recipes/default-model-v2.sh session24 # session 23's control on the SDR term alone (no spectral L1), and at 3x the lr
+#   recipes/default-model-v2.sh session24_fit # a probe: the SDR-only recipe on the 80 MUSDB previews alone, 35 minutes
 #
 # Every session continues from the packaged model (vocal_remover/models/default), so training accumulates
 # across sessions; the packaged model is replaced only when validation improves (see recipes/README.md).
@@ -887,6 +888,32 @@ session24_score() {
   for model in "${m[@]}"; do args+=(-m "$model"); done
   OMP_NUM_THREADS=2 $VR evaluate "$SHARED/musdb7/train" "${args[@]}" --precision fp32 --engine torch --bss off \
       --json -q > "$RUNS/evaluate-session24-musdb7-train.json"
+}
+
+# Session 24, a probe after session24: can the network raise its fit of the 80 MUSDB previews when they are all it
+# sees? session24's arm a (SDR term alone, eval mode, 32 crops a step), MUSDB previews only, 35 minutes, at lr 1e-4
+# (fit-a) and 3e-4 (fit-b). Criterion, fixed before the runs: if a tail mean gains at least 0.2 dB over the packaged
+# model on musdb7/train (paired vocal mean), what held the fit in session24 was the data mix (the other sources'
+# share of the steps), not the network; if neither does, the network at these steps.
+session24_fit() {
+  export OMP_NUM_THREADS=1
+  local opts=(--checkpoint "$HERE/../vocal_remover/models/default" "${VALIDATION[@]}" "${WAVE_COMMON[@]}"
+              --max-minutes "${SESSION_MINUTES:-35}" "${EVAL_PAIRS[@]}" --data "$CACHE/musdb7-train"
+              --seed 45 --spec-weight 0 --val-every 1000 --checkpoint-every 10)
+  $VR finetune "${opts[@]}" --run-dir "$RUNS/fit-a" 2>"$RUNS/fit-a.log" &
+  $VR finetune "${opts[@]}" --lr 3e-4 --run-dir "$RUNS/fit-b" 2>"$RUNS/fit-b.log" &
+  wait
+  local m=("$HERE/../vocal_remover/models/default")
+  for run in fit-a fit-b; do
+    $PY "$HERE/average_checkpoints.py" --run "$RUNS/$run" --tail 0.4 -o "$RUNS/$run-tail"
+    m+=("$RUNS/$run-tail")
+  done
+  local args=()
+  for model in "${m[@]}"; do args+=(-m "$model"); done
+  for set in "$SHARED/musdb7/train" "$SHARED/musdb7/valid"; do
+    OMP_NUM_THREADS=2 $VR evaluate "$set" "${args[@]}" --precision fp32 --engine torch --bss off --json -q \
+        > "$RUNS/evaluate-session24-fit-$(basename "$set").json"
+  done
 }
 
 "$@"

@@ -508,6 +508,15 @@ evaluate_sets() {
   done
 }
 
+evaluate_one() {
+  # NAME SET MODEL...: evaluate_sets' `evaluate` of the models on one SET, as RUNS/evaluate-NAME.json
+  local name=$1 set=$2 m=()
+  shift 2
+  for model in "$@"; do m+=(-m "$model"); done
+  OMP_NUM_THREADS=2 $VR evaluate "$set" "${m[@]}" --precision fp32 --engine torch --bss off --json -q \
+      > "$RUNS/evaluate-$name.json"
+}
+
 evaluate_pieces() {
   # NAME MODEL...: `evaluate` of the models on 7.Francium in 10-second pieces (a paired view of one song), as
   # RUNS/evaluate-NAME-eir-valid-pieces.json
@@ -884,10 +893,7 @@ session24_score() {
   local m=("$packaged" "$s23a" "$RUNS/s24-a-tail" "$RUNS/s24-b-tail" "$RUNS/s24-AB" "$RUNS/s24-AB-half/alpha-0.50")
   evaluate_sets session24 "${m[@]}"
   evaluate_pieces session24 "${m[@]}"
-  local args=()
-  for model in "${m[@]}"; do args+=(-m "$model"); done
-  OMP_NUM_THREADS=2 $VR evaluate "$SHARED/musdb7/train" "${args[@]}" --precision fp32 --engine torch --bss off \
-      --json -q > "$RUNS/evaluate-session24-musdb7-train.json"
+  evaluate_one session24-musdb7-train "$SHARED/musdb7/train" "${m[@]}"
 }
 
 # Session 24, a probe after session24: can the network raise its fit of the 80 MUSDB previews when they are all it
@@ -908,12 +914,8 @@ session24_fit() {
     $PY "$HERE/average_checkpoints.py" --run "$RUNS/$run" --tail 0.4 -o "$RUNS/$run-tail"
     m+=("$RUNS/$run-tail")
   done
-  local args=()
-  for model in "${m[@]}"; do args+=(-m "$model"); done
-  for set in "$SHARED/musdb7/train" "$SHARED/musdb7/valid"; do
-    OMP_NUM_THREADS=2 $VR evaluate "$set" "${args[@]}" --precision fp32 --engine torch --bss off --json -q \
-        > "$RUNS/evaluate-session24-fit-$(basename "$set").json"
-  done
+  evaluate_one session24-fit-train "$SHARED/musdb7/train" "${m[@]}"
+  evaluate_one session24-fit-valid "$SHARED/musdb7/valid" "${m[@]}"
 }
 
 "$@"

@@ -918,4 +918,29 @@ session24_fit() {
   evaluate_one session24-fit-valid "$SHARED/musdb7/valid" "${m[@]}"
 }
 
+# Session 25. Session 24 left two explanations for why the network trades one source's fit for another's: its width,
+# or too little varied full-band music. The conv path is 4 base channels wide, so the 1024-bin mask is read from 5
+# full-resolution feature maps. recipes/widen_model.py grows the packaged model to 6 and 8 base channels without
+# changing its output (copied channels, split weights); both run session 23's control recipe and seed (43: the crops
+# of RUNS_BEFORE/v23/s23-a, step for step), one thread each, SESSION_MINUTES [75]:
+#   s25-w6: 6 base channels (separation ~1.2x the time);  s25-w8: 8 base channels (~1.6x).
+# Criteria, fixed before training:
+#   - width holds the fit back if a widened run's checkpoint beats s23-a's checkpoint of the same step on musdb7/train
+#     by at least 0.2 dB (paired vocal mean), at the last multiple of 25 steps the run reached;
+#   - ship candidates: each tail mean and each tail halfway back to its widened start, by session 14's rule
+#     (recipes/ship_rule.py) against the packaged model; a 6-channel winner replaces the default only if
+#     benchmarks/compare_spleeter.py still measures it faster than Spleeter, an 8-channel one becomes `large`.
+session25() {
+  export OMP_NUM_THREADS=1
+  local packaged="$HERE/../vocal_remover/models/default" widths=(6 8)
+  for c in "${widths[@]}"; do $PY "$HERE/widen_model.py" "$packaged" --channels "$c" -o "$RUNS/wide$c"; done
+  for c in "${widths[@]}"; do
+    $VR finetune --checkpoint "$RUNS/wide$c" "${VALIDATION[@]}" "${WAVE_COMMON[@]}" \
+        --max-minutes "${SESSION_MINUTES:-75}" "${EVAL_PAIRS[@]}" --data "$CACHE/musdb7-train" \
+        --data "$CACHE/eir-train" --data "$CACHE/mir1k" --data "$CACHE/pair-variants" \
+        --data-weights 1,0.25,0.035,0.5 --seed 43 --run-dir "$RUNS/s25-w$c" 2>"$RUNS/s25-w$c.log" &
+  done
+  wait
+}
+
 "$@"

@@ -943,4 +943,24 @@ session25() {
   wait
 }
 
+session25_score() {
+  local packaged="$HERE/../vocal_remover/models/default" s23a="${RUNS_BEFORE:-runs}/v23/s23-a" m fit c step
+  m=("$packaged")
+  fit=("$packaged")
+  for c in 6 8; do
+    $PY "$HERE/average_checkpoints.py" --run "$RUNS/s25-w$c" --tail 0.4 -o "$RUNS/s25-w$c-tail"
+    $PY "$HERE/interpolate_weights.py" "$RUNS/wide$c" "$RUNS/s25-w$c-tail" --alpha 0.5 -o "$RUNS/s25-w$c-half"
+    m+=("$RUNS/s25-w$c-tail" "$RUNS/s25-w$c-half/alpha-0.50")
+    # the last multiple of 25 steps this run reached, and s23-a's checkpoint of the same step
+    step=$(ls "$RUNS/s25-w$c/checkpoints" | sed -n 's/^step-0*\([0-9]*[05]0\|[0-9]*[27]5\)\.pt$/\1/p' | sort -n | tail -1)
+    $PY "$HERE/average_checkpoints.py" "$RUNS/s25-w$c/checkpoints/$(printf 'step-%08d.pt' "$step")" \
+        -o "$RUNS/s25-w$c-step$step"
+    $PY "$HERE/average_checkpoints.py" "$s23a/checkpoints/$(printf 'step-%08d.pt' "$step")" -o "$RUNS/s23-a-step$step"
+    fit+=("$RUNS/s23-a-step$step" "$RUNS/s25-w$c-step$step")
+  done
+  evaluate_sets session25 "${m[@]}"
+  evaluate_pieces session25 "${m[@]}"
+  evaluate_one session25-musdb7-train "$SHARED/musdb7/train" "${fit[@]}" "${m[@]:1}"
+}
+
 "$@"

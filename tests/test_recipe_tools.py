@@ -194,3 +194,97 @@ def test_loss_gradients_average_each_term_and_measure_their_pull():
     assert against["cosine"] < 0 and against["l1_along_sdr"] == pytest.approx((-3 - 2 - 0.05) / 5.25)
     assert against["l1_overrides"] == pytest.approx(0.25)  # only the first weight: opposed and larger
     assert against["sum_norm"] == pytest.approx(float(torch.tensor([-2.0, -1.0, 0.4, 0.0]).norm()))
+
+
+def _tiny_with_statistics(seed: int = 0):
+    """The tiny preset (every module kind) with BatchNorm statistics and affine parameters away from their defaults,
+    as after training, so that a copied channel with the wrong statistics would show in the output."""
+    import torch
+
+    from vocal_remover.model import PRESETS, build_model
+
+    torch.manual_seed(seed)
+    model = build_model(PRESETS["tiny"])
+    for module in model.modules():
+        if isinstance(module, torch.nn.BatchNorm2d):
+            module.running_mean.uniform_(-1, 1)
+            module.running_var.uniform_(0.5, 2.0)
+            module.weight.data.uniform_(0.5, 1.5)
+            module.bias.data.uniform_(-0.5, 0.5)
+    return model.eval()
+
+
+@pytest.mark.parametrize("channels", [3, 4, 5])
+def test_widen_model_computes_the_same_mask_with_more_channels(channels):
+    """recipes/widen_model.py: the widened network has the new width at every level and, in eval mode, the source's
+    mask to float rounding on music-like input; the copies of a channel are read with different weights."""
+    import torch
+
+    from helpers import make_music
+    from vocal_remover.model import count_parameters
+    from vocal_remover.train.objectives import audio_to_input
+    from widen_model import widen
+
+    model = _tiny_with_statistics()
+    wide = widen(model, channels, noise=0.1, seed=1).eval()
+    cfg = model.config
+    assert wide.config.channels == channels and count_parameters(wide) > count_parameters(model)
+    for i, encoder in enumerate(wide.encoders):
+        assert encoder.conv2.conv.out_channels == channels * (i + 1)
+    music = torch.from_numpy(make_music(3.0, seed=2).T.copy()).float()[None]
+    _, x, _ = audio_to_input(music, cfg)
+    with torch.no_grad():
+        before, after = model(x), wide(x)
+    assert 0.05 < before.mean().item() < 0.95  # not saturated: a difference would show
+    assert (after - before).abs().max().item() < 1e-5
+    # Encoder 1 reads level 0's skip: its conv channels (new j copies old j mod 2), then the primer encoder's channel.
+    # The copies of old channel 0 are read with different weights that add up to the old weight, and its BatchNorm
+    # statistics travel with each copy.
+    reader, old_reader = wide.encoders[1].conv1.conv.weight, model.encoders[1].conv1.conv.weight
+    copies = list(range(0, channels, 2))
+    assert not torch.allclose(reader[:, 0], reader[:, 2])
+    for o in range(reader.shape[0]):  # output o copies old output o mod 4 (level 1: 4 old channels)
+        assert torch.allclose(reader[o, copies].sum(0), old_reader[o % 4, 0], atol=1e-6)
+    norm, old_norm = wide.encoders[1].conv1.norm, model.encoders[1].conv1.norm
+    expected = [old_norm.running_mean[j % 2] for j in range(channels)] + [old_norm.running_mean[2]]
+    assert torch.equal(norm.running_mean, torch.stack(expected))
+
+
+def test_widen_model_refuses_what_it_cannot_widen_exactly():
+    import torch
+
+    from vocal_remover.model import PRESETS, build_model
+    from widen_model import widen
+
+    with pytest.raises(ValueError, match="narrower"):
+        widen(_tiny_with_statistics(), 1)
+    torch.manual_seed(0)
+    with pytest.raises(ValueError, match="batch-norm"):  # the per-frame norm normalises over the copies too
+        widen(build_model(PRESETS["tiny"].replace(norm="frame")), 4)
+
+
+def test_widen_model_writes_a_model_folder_that_loads_and_separates_alike(tmp_path):
+    import torch
+
+    from helpers import make_music
+    from vocal_remover.artifacts import save_model_folder
+    from vocal_remover.train.objectives import audio_to_input
+    from vocal_remover.train.source import resolve_source
+
+    model = _tiny_with_statistics()
+    save_model_folder(model, tmp_path / "src", trained=True, half=False)
+    script = str(REPO / "recipes" / "widen_model.py")
+    result = subprocess.run([sys.executable, script, str(tmp_path / "src"), "--channels", "4", "-o",
+                             str(tmp_path / "wide")], capture_output=True, text=True, env=ENV, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "2 -> 4 base channels" in result.stdout
+    wide = resolve_source(tmp_path / "wide").load().model.eval()
+    assert wide.config.channels == 4
+    _, x, _ = audio_to_input(torch.from_numpy(make_music(3.0, seed=3).T.copy()).float()[None], model.config)
+    with torch.no_grad():
+        assert (wide(x) - model(x)).abs().max().item() < 5e-3  # float16 weights in the folder
+
+    missing = subprocess.run([sys.executable, script, str(tmp_path / "nothing"), "--channels", "4", "-o",
+                              str(tmp_path / "out")], capture_output=True, text=True, env=ENV, timeout=300)
+    assert missing.returncode == 1 and missing.stderr.startswith("error: ")
+    assert len(missing.stderr.strip().splitlines()) == 1 and not (tmp_path / "out").exists()

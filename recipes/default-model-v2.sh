@@ -922,7 +922,7 @@ session24_fit() {
 # or too little varied full-band music. The conv path is 4 base channels wide, so the 1024-bin mask is read from 5
 # full-resolution feature maps. recipes/widen_model.py grows the packaged model to 6 and 8 base channels without
 # changing its output (copied channels, split weights); both run session 23's control recipe and seed (43: the crops
-# of RUNS_BEFORE/v23/s23-a, step for step), one thread each, SESSION_MINUTES [75]:
+# of RUNS_BEFORE/v23/s23-a, step for step), one thread each, SESSION_MINUTES [100]:
 #   s25-w6: 6 base channels (separation ~1.2x the time);  s25-w8: 8 base channels (~1.6x).
 # Criteria, fixed before training:
 #   - width holds the fit back if a widened run's checkpoint beats s23-a's checkpoint of the same step on musdb7/train
@@ -936,7 +936,7 @@ session25() {
   for c in "${widths[@]}"; do $PY "$HERE/widen_model.py" "$packaged" --channels "$c" -o "$RUNS/wide$c"; done
   for c in "${widths[@]}"; do
     $VR finetune --checkpoint "$RUNS/wide$c" "${VALIDATION[@]}" "${WAVE_COMMON[@]}" \
-        --max-minutes "${SESSION_MINUTES:-75}" "${EVAL_PAIRS[@]}" --data "$CACHE/musdb7-train" \
+        --max-minutes "${SESSION_MINUTES:-100}" "${EVAL_PAIRS[@]}" --data "$CACHE/musdb7-train" \
         --data "$CACHE/eir-train" --data "$CACHE/mir1k" --data "$CACHE/pair-variants" \
         --data-weights 1,0.25,0.035,0.5 --seed 43 --run-dir "$RUNS/s25-w$c" 2>"$RUNS/s25-w$c.log" &
   done

@@ -288,3 +288,25 @@ def test_widen_model_writes_a_model_folder_that_loads_and_separates_alike(tmp_pa
                               str(tmp_path / "out")], capture_output=True, text=True, env=ENV, timeout=300)
     assert missing.returncode == 1 and missing.stderr.startswith("error: ")
     assert len(missing.stderr.strip().splitlines()) == 1 and not (tmp_path / "out").exists()
+
+
+def test_weight_spectra_count_the_directions_training_added_to_noise():
+    """recipes/weight_spectra.py: a random matrix has no singular value above the noise edge; one with a rank-3 update
+    of known strength has exactly three, holding the update's share of the energy."""
+    import torch
+
+    from weight_spectra import model_spectra, spectrum_figures
+
+    generator = torch.Generator().manual_seed(0)
+    noise = torch.randn(512, 256, generator=generator) * 0.02
+    assert spectrum_figures(noise)["shaped"] == 0
+    u = torch.linalg.qr(torch.randn(512, 3, generator=generator))[0]
+    v = torch.linalg.qr(torch.randn(256, 3, generator=generator))[0]
+    spike = u @ torch.diag(torch.tensor([3.0, 2.5, 2.0])) @ v.T  # noise edge: 0.02 * (sqrt(512) + sqrt(256)) = 0.77
+    figures = spectrum_figures(noise + spike)
+    assert figures["shaped"] == 3
+    expected = (3.0 ** 2 + 2.5 ** 2 + 2.0 ** 2) / (noise + spike).square().sum().item()
+    assert figures["shaped_energy"] == pytest.approx(expected, rel=0.1)
+
+    layer = torch.nn.Sequential(torch.nn.Linear(128, 96), torch.nn.Linear(96, 8))
+    assert list(model_spectra(layer, min_size=64)) == ["0.weight"]  # the 8-row matrix is too small to judge

@@ -1,0 +1,74 @@
+"""How much of a model's weight matrices training has shaped: each matrix's singular values against those of noise.
+
+    python recipes/weight_spectra.py vocal_remover/models/default [--min-size 64] [--json out.json]
+
+A matrix of independent random entries with standard deviation s, m x n, has no singular value much above
+s * (sqrt(m) + sqrt(n)) (the Marchenko-Pastur edge). Freshly initialised layers are such matrices; training adds
+structure, which shows as singular values above that edge. For every 2-D weight (Linear layers: attention
+projections, feed-forward, position tables) of at least --min-size rows and columns this prints the number of
+singular values above 1.1 x the edge ("shaped directions") and the share of the matrix's energy (squared Frobenius
+norm) in them. s is the matrix's own standard deviation, which the shaped directions inflate, so the count errs
+low. A matrix with few shaped directions and most of its energy in the bulk is still mostly its random
+initialisation: its parameters are there but unused.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from pathlib import Path
+
+import torch
+
+from vocal_remover.atomic import write_json_atomic
+from vocal_remover.errors import VocalRemoverError
+from vocal_remover.train.source import resolve_source
+
+
+def spectrum_figures(weight: torch.Tensor, margin: float = 1.1) -> dict[str, float]:
+    """Shaped directions of one matrix: singular values above `margin` x the noise edge, and their energy share."""
+    w = weight.detach().double()
+    rows, cols = w.shape
+    values = torch.linalg.svdvals(w)
+    edge = w.std().item() * (math.sqrt(rows) + math.sqrt(cols))
+    shaped = values > margin * edge
+    energy = values.square()
+    return {"rows": rows, "cols": cols, "edge": edge, "top": values[0].item(),
+            "shaped": int(shaped.sum()), "shaped_energy": (energy[shaped].sum() / energy.sum()).item()}
+
+
+def model_spectra(model: torch.nn.Module, min_size: int = 64) -> dict[str, dict[str, float]]:
+    return {name: spectrum_figures(p) for name, p in model.named_parameters()
+            if p.dim() == 2 and min(p.shape) >= min_size}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("source", help="a model folder, run or checkpoint")
+    parser.add_argument("--min-size", type=int, default=64, help="smallest row and column count to look at")
+    parser.add_argument("--json", type=Path, help="also write the figures here")
+    args = parser.parse_args()
+    try:
+        model = resolve_source(args.source).load().model
+    except VocalRemoverError as error:
+        raise SystemExit(f"error: {error}") from None
+    spectra = model_spectra(model, args.min_size)
+    if not spectra:
+        raise SystemExit(f"error: no weight matrix of at least {args.min_size} x {args.min_size} in {args.source}")
+    print(f"{'matrix':55s} {'shape':>11s} {'edge':>6s} {'top':>6s} {'shaped':>6s} {'energy':>6s}")
+    for name, f in spectra.items():
+        print(f"{name:55s} {f['rows']:>5d}x{f['cols']:<5d} {f['edge']:6.2f} {f['top']:6.2f} {f['shaped']:6d} "
+              f"{f['shaped_energy']:6.1%}")
+    total = sum(f["rows"] * f["cols"] for f in spectra.values())
+    # a rank-k update of an m x n matrix has k (m + n) free parameters
+    shaped = sum(f["shaped"] * (f["rows"] + f["cols"]) for f in spectra.values())
+    print(f"{len(spectra)} matrices, {total:,} parameters; their shaped directions span {shaped:,} "
+          f"({shaped / total:.1%})")
+    if args.json:
+        write_json_atomic(args.json, {"source": args.source, "matrices": spectra, "parameters": total,
+                                      "shaped_parameters": shaped})
+
+
+if __name__ == "__main__":
+    main()

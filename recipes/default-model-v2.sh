@@ -953,9 +953,9 @@ session25_score() {
     m+=("$RUNS/s25-w$c-tail" "$RUNS/s25-w$c-half/alpha-0.50")
     # the last multiple of 25 steps this run reached, and s23-a's checkpoint of the same step
     step=$(ls "$RUNS/s25-w$c/checkpoints" | sed -n 's/^step-0*\([0-9]*[05]0\|[0-9]*[27]5\)\.pt$/\1/p' | sort -n | tail -1)
-    $PY "$HERE/average_checkpoints.py" "$RUNS/s25-w$c/checkpoints/$(printf 'step-%08d.pt' "$step")" \
+    $VR export "$RUNS/s25-w$c/checkpoints/$(printf 'step-%08d.pt' "$step")" --fp16 --overwrite \
         -o "$RUNS/s25-w$c-step$step"
-    $PY "$HERE/average_checkpoints.py" "$s23a/checkpoints/$(printf 'step-%08d.pt' "$step")" -o "$RUNS/s23-a-step$step"
+    $VR export "$s23a/checkpoints/$(printf 'step-%08d.pt' "$step")" --fp16 --overwrite -o "$RUNS/s23-a-step$step"
     fit+=("$RUNS/s23-a-step$step" "$RUNS/s25-w$c-step$step")
   done
   evaluate_sets session25 "${m[@]}"

@@ -143,10 +143,32 @@ def test_signal(cfg: ModelConfig, seconds: float = 6.0, seed: int = 0) -> torch.
 
 
 @torch.no_grad()
-def max_difference(a: torch.nn.Module, b: torch.nn.Module) -> float:
-    """Largest absolute difference between the two networks' masks on `test_signal` (eval mode)."""
-    _, x, _ = audio_to_input(test_signal(a.config), a.config)
+def max_difference(a: torch.nn.Module, b: torch.nn.Module, audio: torch.Tensor | None = None) -> float:
+    """Largest absolute difference between the two networks' masks (eval mode) on (1, C, S) `audio`, by default
+    `test_signal`."""
+    _, x, _ = audio_to_input(test_signal(a.config) if audio is None else audio, a.config)
     return (a.eval()(x) - b.eval()(x)).abs().max().item()
+
+
+def read_clip(path: Path, seconds: float = 10.0) -> torch.Tensor:
+    """The first `seconds` of a stereo 44.1 kHz audio file as (1, 2, S) (mono is duplicated); for a track folder of
+    stems (vocals.ogg, accompaniment.ogg, ...), their sum."""
+    import soundfile
+
+    if not path.exists():
+        raise ValueError(f"{path}: no such file or folder")
+    files = sorted(f for f in path.iterdir() if f.is_file()) if path.is_dir() else [path]
+    clips = []
+    for file in files:
+        audio, rate = soundfile.read(str(file), dtype="float32", always_2d=True, frames=int(seconds * 44100))
+        if rate != 44100:
+            raise ValueError(f"{file}: {rate} Hz; --check-audio wants 44.1 kHz")
+        audio = torch.from_numpy(audio.T.copy())
+        clips.append(audio if audio.shape[0] == 2 else audio[:1].expand(2, -1))
+    if not clips:
+        raise ValueError(f"{path}: no audio files")
+    length = min(c.shape[1] for c in clips)
+    return sum(c[:, :length] for c in clips)[None]
 
 
 def main() -> None:
@@ -155,12 +177,16 @@ def main() -> None:
     parser.add_argument("--channels", type=int, required=True, help="the new number of base channels")
     parser.add_argument("--noise", type=float, default=0.1, help="spread of the uneven split of copied weights")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--check-audio", type=Path, help="also compare the written folder's masks with the "
+                        "source's on the first 10 s of this 44.1 kHz mix, or the sum of a track folder's stems "
+                        "(float16 storage included)")
     parser.add_argument("-o", "--out", required=True, type=Path)
     args = parser.parse_args()
     try:
+        clip = read_clip(args.check_audio) if args.check_audio else None
         loaded = resolve_source(args.source).load()
         wide = widen(loaded.model.eval(), args.channels, noise=args.noise, seed=args.seed)
-    except (ValueError, VocalRemoverError) as error:
+    except (OSError, RuntimeError, ValueError, VocalRemoverError) as error:
         raise SystemExit(f"error: {error}") from None
     difference = max_difference(loaded.model, wide)
     training = {"widened": {"source": str(args.source), "channels": [loaded.model.config.channels, args.channels],
@@ -169,6 +195,10 @@ def main() -> None:
     folder = save_model_folder(wide, args.out, trained=True, training=training, half=True, overwrite=True)
     print(f"{folder}: {loaded.model.config.channels} -> {args.channels} base channels, "
           f"largest mask difference {difference:.2e}")
+    if clip is not None:
+        written = resolve_source(folder).load().model
+        print(f"{args.check_audio}: largest mask difference of the written folder "
+              f"{max_difference(loaded.model, written, clip):.2e}")
 
 
 if __name__ == "__main__":

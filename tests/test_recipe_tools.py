@@ -274,20 +274,28 @@ def test_widen_model_writes_a_model_folder_that_loads_and_separates_alike(tmp_pa
     model = _tiny_with_statistics()
     save_model_folder(model, tmp_path / "src", trained=True, half=False)
     script = str(REPO / "recipes" / "widen_model.py")
+    import soundfile
+
+    soundfile.write(tmp_path / "mix.wav", make_music(4.0, seed=4), 44100)
     result = subprocess.run([sys.executable, script, str(tmp_path / "src"), "--channels", "4", "-o",
-                             str(tmp_path / "wide")], capture_output=True, text=True, env=ENV, timeout=300)
+                             str(tmp_path / "wide"), "--check-audio", str(tmp_path / "mix.wav")],
+                            capture_output=True, text=True, env=ENV, timeout=300)
     assert result.returncode == 0, result.stderr
     assert "2 -> 4 base channels" in result.stdout
+    checked = result.stdout.strip().splitlines()[-1]
+    assert checked.startswith(f"{tmp_path / 'mix.wav'}: largest mask difference of the written folder ")
+    assert float(checked.rsplit(" ", 1)[1]) < 5e-3
     wide = resolve_source(tmp_path / "wide").load().model.eval()
     assert wide.config.channels == 4
     _, x, _ = audio_to_input(torch.from_numpy(make_music(3.0, seed=3).T.copy()).float()[None], model.config)
     with torch.no_grad():
         assert (wide(x) - model(x)).abs().max().item() < 5e-3  # float16 weights in the folder
 
-    missing = subprocess.run([sys.executable, script, str(tmp_path / "nothing"), "--channels", "4", "-o",
-                              str(tmp_path / "out")], capture_output=True, text=True, env=ENV, timeout=300)
-    assert missing.returncode == 1 and missing.stderr.startswith("error: ")
-    assert len(missing.stderr.strip().splitlines()) == 1 and not (tmp_path / "out").exists()
+    for bad in ([str(tmp_path / "nothing")], [str(tmp_path / "src"), "--check-audio", str(tmp_path / "no.wav")]):
+        missing = subprocess.run([sys.executable, script, *bad, "--channels", "4", "-o", str(tmp_path / "out")],
+                                 capture_output=True, text=True, env=ENV, timeout=300)
+        assert missing.returncode == 1 and missing.stderr.startswith("error: ")
+        assert len(missing.stderr.strip().splitlines()) == 1 and not (tmp_path / "out").exists()
 
 
 def test_weight_spectra_count_the_directions_training_added_to_noise():

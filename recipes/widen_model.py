@@ -129,9 +129,9 @@ def widen(model: FramePrimer, channels: int, *, noise: float = 0.1, seed: int = 
     return wide
 
 
-def test_signal(cfg: ModelConfig, seconds: float = 6.0, seed: int = 0) -> torch.Tensor:
-    """(1, C, S) audio with a music-like spectrum (harmonic tones over quieter noise) as the networks' input: a mask
-    on random magnitudes saturates at 0 or 1 and would hide differences."""
+def probe_signal(cfg: ModelConfig, seconds: float = 6.0, seed: int = 0) -> torch.Tensor:
+    """(1, C, S) synthetic audio (harmonic tones over quieter noise) to compare two networks on without data. A
+    trained model may call all of it instrumental (masks near 1 hide differences), hence --check-audio."""
     generator = torch.Generator().manual_seed(seed)
     t = torch.arange(int(seconds * cfg.sample_rate)) / cfg.sample_rate
     audio = 0.05 * torch.randn(cfg.in_channels, t.numel(), generator=generator)
@@ -145,8 +145,8 @@ def test_signal(cfg: ModelConfig, seconds: float = 6.0, seed: int = 0) -> torch.
 @torch.no_grad()
 def max_difference(a: torch.nn.Module, b: torch.nn.Module, audio: torch.Tensor | None = None) -> float:
     """Largest absolute difference between the two networks' masks (eval mode) on (1, C, S) `audio`, by default
-    `test_signal`."""
-    _, x, _ = audio_to_input(test_signal(a.config) if audio is None else audio, a.config)
+    `probe_signal`."""
+    _, x, _ = audio_to_input(probe_signal(a.config) if audio is None else audio, a.config)
     return (a.eval()(x) - b.eval()(x)).abs().max().item()
 
 

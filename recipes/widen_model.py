@@ -20,10 +20,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from vocal_remover.artifacts import save_model_folder
+from vocal_remover.audio import read_audio, to_stereo
 from vocal_remover.errors import VocalRemoverError
+from vocal_remover.evaluate import find_tracks, load_track
+from vocal_remover.export.parity import max_mask_difference, parity_inputs
 from vocal_remover.model import FramePrimer, ModelConfig, build_model
 from vocal_remover.train.objectives import audio_to_input
 from vocal_remover.train.source import resolve_source
@@ -96,8 +100,7 @@ def widen(model: FramePrimer, channels: int, *, noise: float = 0.1, seed: int = 
     if channels < old.channels:
         raise ValueError(f"--channels {channels} is narrower than the model's {old.channels}")
     new_cfg = old.replace(channels=channels)
-    torch.manual_seed(seed)
-    wide = build_model(new_cfg)
+    wide = build_model(new_cfg)  # only its shapes matter: every tensor is filled from `model` below
     generator = torch.Generator().manual_seed(seed)
     maps = channel_maps(old, new_cfg)
     old_state = model.state_dict()
@@ -129,46 +132,18 @@ def widen(model: FramePrimer, channels: int, *, noise: float = 0.1, seed: int = 
     return wide
 
 
-def probe_signal(cfg: ModelConfig, seconds: float = 6.0, seed: int = 0) -> torch.Tensor:
-    """(1, C, S) synthetic audio (harmonic tones over quieter noise) to compare two networks on without data. A
-    trained model may call all of it instrumental (masks near 1 hide differences), hence --check-audio."""
-    generator = torch.Generator().manual_seed(seed)
-    t = torch.arange(int(seconds * cfg.sample_rate)) / cfg.sample_rate
-    audio = 0.05 * torch.randn(cfg.in_channels, t.numel(), generator=generator)
-    for f0 in (110.0, 196.0, 261.6, 440.0):
-        for harmonic in range(1, 9):
-            phase = 2 * torch.pi * torch.rand(cfg.in_channels, 1, generator=generator)
-            audio += torch.sin(2 * torch.pi * f0 * harmonic * t + phase) / harmonic
-    return audio[None] / audio.abs().max()
-
-
-@torch.no_grad()
-def max_difference(a: torch.nn.Module, b: torch.nn.Module, audio: torch.Tensor | None = None) -> float:
-    """Largest absolute difference between the two networks' masks (eval mode) on (1, C, S) `audio`, by default
-    `probe_signal`."""
-    _, x, _ = audio_to_input(probe_signal(a.config) if audio is None else audio, a.config)
-    return (a.eval()(x) - b.eval()(x)).abs().max().item()
-
-
-def read_clip(path: Path, seconds: float = 10.0) -> torch.Tensor:
-    """The first `seconds` of a stereo 44.1 kHz audio file as (1, 2, S) (mono is duplicated); for a track folder of
-    stems (vocals.ogg, accompaniment.ogg, ...), their sum."""
-    import soundfile
-
-    if not path.exists():
-        raise ValueError(f"{path}: no such file or folder")
-    files = sorted(f for f in path.iterdir() if f.is_file()) if path.is_dir() else [path]
-    clips = []
-    for file in files:
-        audio, rate = soundfile.read(str(file), dtype="float32", always_2d=True, frames=int(seconds * 44100))
-        if rate != 44100:
-            raise ValueError(f"{file}: {rate} Hz; --check-audio wants 44.1 kHz")
-        audio = torch.from_numpy(audio.T.copy())
-        clips.append(audio if audio.shape[0] == 2 else audio[:1].expand(2, -1))
-    if not clips:
-        raise ValueError(f"{path}: no audio files")
-    length = min(c.shape[1] for c in clips)
-    return sum(c[:, :length] for c in clips)[None]
+def clip_input(path: Path, cfg: ModelConfig, seconds: float = 10.0) -> torch.Tensor:
+    """The network input of the first `seconds` of a mix: an audio file (resampled to the model's rate, made stereo)
+    or a track folder of stems (their sum, as `evaluate` reads it)."""
+    if path.is_dir():
+        track = load_track(find_tracks(path)[0])
+        if track.rate != cfg.sample_rate:
+            raise ValueError(f"{path}: {track.rate} Hz, the model wants {cfg.sample_rate}")
+        audio = track.mixture
+    else:
+        audio = to_stereo(read_audio(path, samplerate=cfg.sample_rate)[0])
+    audio = torch.from_numpy(np.ascontiguousarray(audio[: int(seconds * cfg.sample_rate)].T))[None]
+    return audio_to_input(audio, cfg)[1]
 
 
 def main() -> None:
@@ -183,12 +158,13 @@ def main() -> None:
     parser.add_argument("-o", "--out", required=True, type=Path)
     args = parser.parse_args()
     try:
-        clip = read_clip(args.check_audio) if args.check_audio else None
         loaded = resolve_source(args.source).load()
-        wide = widen(loaded.model.eval(), args.channels, noise=args.noise, seed=args.seed)
-    except (OSError, RuntimeError, ValueError, VocalRemoverError) as error:
+        cfg = loaded.model.config
+        clip = clip_input(args.check_audio, cfg) if args.check_audio else None
+        wide = widen(loaded.model.eval(), args.channels, noise=args.noise, seed=args.seed).eval()
+    except (ValueError, VocalRemoverError) as error:
         raise SystemExit(f"error: {error}") from None
-    difference = max_difference(loaded.model, wide)
+    difference = max_mask_difference(loaded.model, wide, parity_inputs(cfg))
     training = {"widened": {"source": str(args.source), "channels": [loaded.model.config.channels, args.channels],
                             "noise": args.noise, "seed": args.seed, "max_mask_difference": difference},
                 **{k: v for k, v in loaded.training.items() if k in ("data", "steps", "command")}}
@@ -196,9 +172,9 @@ def main() -> None:
     print(f"{folder}: {loaded.model.config.channels} -> {args.channels} base channels, "
           f"largest mask difference {difference:.2e}")
     if clip is not None:
-        written = resolve_source(folder).load().model
+        written = resolve_source(folder).load().model.eval()
         print(f"{args.check_audio}: largest mask difference of the written folder "
-              f"{max_difference(loaded.model, written, clip):.2e}")
+              f"{max_mask_difference(loaded.model, written, [clip]):.2e}")
 
 
 if __name__ == "__main__":

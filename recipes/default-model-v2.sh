@@ -34,6 +34,8 @@
 #   recipes/default-model-v2.sh session23 # session 22 again with a new seed (does the equaliser's held-out gain hold?)
 #   recipes/default-model-v2.sh session24 # session 23's control on the SDR term alone (no spectral L1), and at 3x the lr
 #   recipes/default-model-v2.sh session24_fit # a probe: the SDR-only recipe on the 80 MUSDB previews alone, 35 minutes
+#   recipes/default-model-v2.sh session25 # the packaged model widened to 6 and 8 base channels, session 23's control
+#   recipes/default-model-v2.sh session25_score # their candidates, and the fit at equal steps against session 23's control
 #
 # Every session continues from the packaged model (vocal_remover/models/default), so training accumulates
 # across sessions; the packaged model is replaced only when validation improves (see recipes/README.md).
@@ -499,12 +501,10 @@ evaluate_sets() {
   # NAME MODEL...: `evaluate` (fp32, torch engine, 2 threads) of the models on musdb7/valid, 7.Francium and the
   # MIR-1K probe, as RUNS/evaluate-NAME-SET.json. Separation as `evaluate` does it by default on the CPU: one pass per
   # window (session 17's scoring ran while both channel orders were the default: its figures are --swap-channels).
-  local name=$1 m=() set
+  local name=$1 set
   shift
-  for model in "$@"; do m+=(-m "$model"); done
   for set in "$SHARED/musdb7/valid" "$WORK/eir-valid" "$WORK/mir1k-probe"; do
-    OMP_NUM_THREADS=2 $VR evaluate "$set" "${m[@]}" --precision fp32 --engine torch --bss off --json -q \
-        > "$RUNS/evaluate-$name-$(basename "$set").json"
+    evaluate_one "$name-$(basename "$set")" "$set" "$@"
   done
 }
 

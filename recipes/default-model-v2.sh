@@ -36,6 +36,8 @@
 #   recipes/default-model-v2.sh session24_fit # a probe: the SDR-only recipe on the 80 MUSDB previews alone, 35 minutes
 #   recipes/default-model-v2.sh session25 # the packaged model widened to 6 and 8 base channels, session 23's control
 #   recipes/default-model-v2.sh session25_score # their candidates, and the fit at equal steps against session 23's control
+#   recipes/default-model-v2.sh session26 # the attention and feed-forward matrices frozen, at session 23's lr and 3x it
+#   recipes/default-model-v2.sh session26_score # their candidates, and the fit at equal steps against session 23's control
 #
 # Every session continues from the packaged model (vocal_remover/models/default), so training accumulates
 # across sessions; the packaged model is replaced only when validation improves (see recipes/README.md).
@@ -961,6 +963,52 @@ session25_score() {
   evaluate_sets session25 "${m[@]}"
   evaluate_pieces session25 "${m[@]}"
   evaluate_one session25-musdb7-train "$SHARED/musdb7/train" "${fit[@]}" "${m[@]:1}"
+}
+
+# Session 26. Removing the random bulk of the attention and feed-forward matrices (every singular value below the
+# noise edge) costs 1.4 dB on musdb7/valid, halving it 0.5 dB: the network uses those random features. Adam moves
+# every weight by about lr per step however weak its gradient, so each step also perturbs 13 M random-feature weights
+# the rest of the network relies on. Does freezing them (--strategy freeze-linear: 93% of the parameters) let the
+# other 1.06 M (convolutions, norms, position tables) fit better? From the packaged model, session 25's recipe and
+# seed (the crops of RUNS_BEFORE/v23/s23-a, step for step), one thread each, SESSION_MINUTES [95]:
+#   s26-f1: frozen matrices, lr 1e-4 (s23-a's);  s26-f3: frozen matrices, lr 3e-4.
+# Criteria, fixed before training:
+#   - freezing lets the fit move if a run's checkpoint beats s23-a's checkpoint of the same step on musdb7/train by at
+#     least 0.1 dB (paired vocal mean, 95% interval above 0), at the last multiple of 25 steps both reached;
+#   - ship candidates: each tail mean and each tail halfway back to the packaged model, by session 14's rule
+#     (recipes/ship_rule.py) against the packaged model. Same architecture, same separation time.
+session26() {
+  export OMP_NUM_THREADS=1
+  local opts=(--checkpoint "$HERE/../vocal_remover/models/default" "${VALIDATION[@]}" "${WAVE_COMMON[@]}"
+              --max-minutes "${SESSION_MINUTES:-95}" "${EVAL_PAIRS[@]}" --data "$CACHE/musdb7-train"
+              --data "$CACHE/eir-train" --data "$CACHE/mir1k" --data "$CACHE/pair-variants"
+              --data-weights 1,0.25,0.035,0.5 --seed 43 --strategy freeze-linear)
+  $VR finetune "${opts[@]}" --run-dir "$RUNS/s26-f1" 2>"$RUNS/s26-f1.log" &
+  $VR finetune "${opts[@]}" --lr 3e-4 --run-dir "$RUNS/s26-f3" 2>"$RUNS/s26-f3.log" &
+  wait
+}
+
+session26_score() {
+  local packaged="$HERE/../vocal_remover/models/default" s23a="${RUNS_BEFORE:-runs}/v23/s23-a" m fit arm step
+  m=("$packaged")
+  fit=("$packaged")
+  for arm in f1 f3; do
+    $PY "$HERE/average_checkpoints.py" --run "$RUNS/s26-$arm" --tail 0.4 -o "$RUNS/s26-$arm-tail"
+    $PY "$HERE/interpolate_weights.py" "$packaged" "$RUNS/s26-$arm-tail" --alpha 0.5 -o "$RUNS/s26-$arm-half"
+    m+=("$RUNS/s26-$arm-tail" "$RUNS/s26-$arm-half/alpha-0.50")
+    # the last multiple of 25 steps both this run and s23-a (148 steps) reached
+    step=$(ls "$RUNS/s26-$arm/checkpoints" | sed -n 's/^step-0*\([0-9]*[05]0\|[0-9]*[27]5\)\.pt$/\1/p' | sort -n |
+           awk '$1 <= 125' | tail -1)
+    $VR export "$RUNS/s26-$arm/checkpoints/$(printf 'step-%08d.pt' "$step")" --fp16 --overwrite \
+        -o "$RUNS/s26-$arm-step$step"
+    [[ -d "$RUNS/s23-a-step$step" ]] || $VR export "$s23a/checkpoints/$(printf 'step-%08d.pt' "$step")" --fp16 \
+        --overwrite -o "$RUNS/s23-a-step$step"
+    [[ " ${fit[*]} " == *" $RUNS/s23-a-step$step "* ]] || fit+=("$RUNS/s23-a-step$step")
+    fit+=("$RUNS/s26-$arm-step$step")
+  done
+  evaluate_sets session26 "${m[@]}"
+  evaluate_pieces session26 "${m[@]}"
+  evaluate_one session26-musdb7-train "$SHARED/musdb7/train" "${fit[@]}" "${m[@]:1}"
 }
 
 "$@"

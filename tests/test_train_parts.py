@@ -48,6 +48,13 @@ def test_strategies_select_the_right_parameters():
     assert _trainable(model) == names
     with pytest.raises(ConfigError, match="last-n"):
         param_groups(model, "last-n-decoders", 1e-4, 0.01, last_n=9)
+    param_groups(model, "freeze-linear", 1e-4, 0.01)
+    linear = {f"{name}.{p}" for name, m in model.named_modules() if isinstance(m, torch.nn.Linear)
+              for p, _ in m.named_parameters()}
+    assert linear and all(n.startswith(("primer_encoders.", "primer_decoders.")) for n in linear)
+    assert _trainable(model) == names - linear
+    assert "out.weight" in _trainable(model) and any(n.startswith("encoders.0.") for n in _trainable(model))
+    assert any(n.endswith("rel_table") for n in _trainable(model))
 
 
 def test_checkpoint_round_trip_and_errors(tmp_path):

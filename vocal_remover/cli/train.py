@@ -342,7 +342,7 @@ def finetune(
     resume: bool = RESUME, overwrite: bool = OVERWRITE, data_weights: str = DATA_WEIGHTS,
     max_minutes: float = MAX_MINUTES,
     strategy: str = typer.Option("full", "--strategy", metavar="NAME",
-                                 help="full, freeze-encoders, llrd, transformer-only or last-n-decoders."),
+                                 help="full, freeze-encoders, llrd, transformer-only, last-n-decoders or freeze-linear."),
     llrd_decay: float = typer.Option(0.8, "--llrd-decay", metavar="F",
                                      help="Per-layer LR factor for --strategy llrd."),
     last_n: int = typer.Option(1, "--last-n", metavar="N", help="Levels trained by --strategy last-n-decoders."),

@@ -9,7 +9,8 @@ from typing import Any
 from vocal_remover.errors import ConfigError
 
 MODES = ("pretrain", "finetune")
-STRATEGIES = ("full", "freeze-encoders", "llrd", "transformer-only", "last-n-decoders")
+STRATEGIES = ("full", "freeze-encoders", "llrd", "transformer-only", "last-n-decoders",
+              "freeze-linear")
 # What a resumed run may change (`TrainConfig.resumed_with`): none of these alters the optimisation done so far.
 RESUMABLE = ("steps", "max_minutes", "val_every", "checkpoint_every", "keep_last", "log_every", "workers", "device",
              "tensorboard", "wandb")

@@ -6,6 +6,8 @@ The seed planned these and never built them (it froze the encoders unconditional
   transformer-only  only the primer modules (encoders and decoders) train
   last-n-decoders   only the last N levels of the decoder path (nearest the output) and the output layer
   llrd              everything trains; layer k of L (input to output) gets lr * decay^(L - 1 - k)
+  freeze-linear     the primer modules' linear layers (attention projections, feed-forward: 93% of the default
+                    model's parameters) frozen; convolutions, norms, position tables and depthwise convs train
 """
 
 from __future__ import annotations
@@ -49,16 +51,18 @@ def param_groups(model: nn.Module, strategy: str, lr: float, weight_decay: float
         layers = _layers(model)
         groups = [(_params(layer), lr * llrd_decay ** (len(layers) - 1 - k)) for k, layer in enumerate(layers)]
     else:
-        if strategy == "freeze-encoders":
-            train = [m for m in model.children() if m not in (model.encoders, model.primer_encoders)]
+        if strategy == "freeze-linear":  # every module's own parameters but the nn.Linear layers'
+            train = [p for m in model.modules() if not isinstance(m, nn.Linear) for p in m.parameters(recurse=False)]
+        elif strategy == "freeze-encoders":
+            train = _params(m for m in model.children() if m not in (model.encoders, model.primer_encoders))
         elif strategy == "transformer-only":
-            train = [model.primer_encoders, model.primer_decoders]
+            train = _params([model.primer_encoders, model.primer_decoders])
         else:  # last-n-decoders
             depth = model.config.depth
             if not 1 <= last_n <= depth:
                 raise ConfigError(f"--last-n {last_n}", f"must be between 1 and the model's depth {depth}")
-            train = [m for layer in _layers(model)[-(last_n + 1):] for m in layer]
-        trainable = {id(p) for p in _params(train)}
+            train = _params(m for layer in _layers(model)[-(last_n + 1):] for m in layer)
+        trainable = {id(p) for p in train}
         for p in model.parameters():
             p.requires_grad_(id(p) in trainable)
         groups = [([p for p in model.parameters() if id(p) in trainable], lr)]

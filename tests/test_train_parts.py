@@ -49,10 +49,12 @@ def test_strategies_select_the_right_parameters():
     with pytest.raises(ConfigError, match="last-n"):
         param_groups(model, "last-n-decoders", 1e-4, 0.01, last_n=9)
     param_groups(model, "freeze-linear", 1e-4, 0.01)
-    linear = {f"{name}.{p}" for name, m in model.named_modules() if isinstance(m, torch.nn.Linear)
-              for p, _ in m.named_parameters()}
-    assert linear and all(n.startswith(("primer_encoders.", "primer_decoders.")) for n in linear)
-    assert _trainable(model) == names - linear
+    frozen = {f"{name}.{p}" for name, m in model.named_modules() if isinstance(m, torch.nn.Linear)
+              and ("attn." in name or ".ffn." in name) for p, _ in m.named_parameters()}
+    # 3 levels, each with a primer encoder (4 projections; FFN: 2 weights, 2 biases) and a decoder (8 projections, FFN 4)
+    assert len(frozen) == 3 * (8 + 12)
+    assert _trainable(model) == names - frozen
+    assert any(".bottleneck.linear." in n for n in _trainable(model))  # the 1 x C channel mixers are not frozen
     assert "out.weight" in _trainable(model) and any(n.startswith("encoders.0.") for n in _trainable(model))
     assert any(n.endswith("rel_table") for n in _trainable(model))
 

@@ -15,7 +15,8 @@ from __future__ import annotations
 from torch import nn
 
 from vocal_remover.errors import ConfigError
-from vocal_remover.model.frame_primer import FramePrimer
+from vocal_remover.model.attention import MultibandFrameAttention
+from vocal_remover.model.frame_primer import FramePrimer, SquaredReluFeedForward
 
 
 def _layers(model: FramePrimer) -> list[list[nn.Module]]:
@@ -51,8 +52,10 @@ def param_groups(model: nn.Module, strategy: str, lr: float, weight_decay: float
         layers = _layers(model)
         groups = [(_params(layer), lr * llrd_decay ** (len(layers) - 1 - k)) for k, layer in enumerate(layers)]
     else:
-        if strategy == "freeze-linear":  # every module's own parameters but the nn.Linear layers'
-            train = [p for m in model.modules() if not isinstance(m, nn.Linear) for p in m.parameters(recurse=False)]
+        if strategy == "freeze-linear":  # all but the projections of attention layers and feed-forward blocks
+            frozen = {id(p) for m in model.modules() if isinstance(m, (MultibandFrameAttention, SquaredReluFeedForward))
+                      for sub in m.modules() if isinstance(sub, nn.Linear) for p in sub.parameters()}
+            train = [p for p in model.parameters() if id(p) not in frozen]
         elif strategy == "freeze-encoders":
             train = _params(m for m in model.children() if m not in (model.encoders, model.primer_encoders))
         elif strategy == "transformer-only":

@@ -969,8 +969,9 @@ session25_score() {
 # noise edge) costs 1.4 dB on musdb7/valid, halving it 0.5 dB: the network uses those random features. Adam moves
 # every weight by about lr per step however weak its gradient, so each step also perturbs 13 M random-feature weights
 # the rest of the network relies on. Does freezing them (--strategy freeze-linear: 93% of the parameters) let the
-# other 1.06 M (convolutions, norms, channel bottlenecks, position tables) fit better? From the packaged model, session 25's recipe and
-# seed (the crops of RUNS_BEFORE/v23/s23-a, step for step), one thread each, SESSION_MINUTES [95]:
+# other 1.06 M (convolutions, norms, channel bottlenecks, position tables) fit better? From the packaged model,
+# session 25's recipe and seed (the crops of RUNS_BEFORE/v23/s23-a, step for step), one thread each,
+# SESSION_MINUTES [95]:
 #   s26-f1: frozen matrices, lr 1e-4 (s23-a's);  s26-f3: frozen matrices, lr 3e-4.
 # Criteria, fixed before training:
 #   - freezing lets the fit move if a run's checkpoint beats s23-a's checkpoint of the same step on musdb7/train by at

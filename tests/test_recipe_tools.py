@@ -318,3 +318,53 @@ def test_weight_spectra_count_the_directions_training_added_to_noise():
 
     layer = torch.nn.Sequential(torch.nn.Linear(128, 96), torch.nn.Linear(96, 8))
     assert list(model_spectra(layer, min_size=64)) == ["0.weight"]  # the 8-row matrix is too small to judge
+
+
+def test_weight_spectra_scale_bulk_keeps_the_shaped_directions():
+    """--scale-bulk: 1 leaves a matrix as it is; 0 leaves only the shaped directions (a rank-3 update on noise comes
+    back as rank 3, near the update); 0.5 halves every singular value of the bulk and none of the shaped ones."""
+    import torch
+
+    from weight_spectra import scale_bulk
+
+    generator = torch.Generator().manual_seed(1)
+    noise = torch.randn(512, 256, generator=generator) * 0.02
+    u = torch.linalg.qr(torch.randn(512, 3, generator=generator))[0]
+    v = torch.linalg.qr(torch.randn(256, 3, generator=generator))[0]
+    spike = u @ torch.diag(torch.tensor([3.0, 2.5, 2.0])) @ v.T
+    w = noise + spike
+    assert torch.allclose(scale_bulk(w, 1.0), w, atol=1e-6)
+    signal = scale_bulk(w, 0.0)
+    assert torch.linalg.matrix_rank(signal).item() == 3
+    assert (signal - spike).norm() / spike.norm() < 0.3 < 1 < (w - spike).norm() / spike.norm()  # 0.22 against 1.65
+    before, after = torch.linalg.svdvals(w), torch.linalg.svdvals(scale_bulk(w, 0.5))
+    assert torch.allclose(after[:3], before[:3], rtol=1e-5)
+    assert torch.allclose(after[3:], before[3:] * 0.5, rtol=1e-4, atol=1e-7)
+
+
+def test_weight_spectra_cli_writes_the_scaled_model(tmp_path):
+    """The CLI writes a model folder that loads, with the judged matrices' bulk scaled and nothing else changed; a
+    missing -o is a one-line error with nothing written."""
+    import torch
+
+    from vocal_remover.artifacts import save_model_folder
+    from vocal_remover.train.source import resolve_source
+
+    model = _tiny_with_statistics()
+    save_model_folder(model, tmp_path / "src", trained=True, half=False)
+    script = str(REPO / "recipes" / "weight_spectra.py")
+    result = subprocess.run([sys.executable, script, str(tmp_path / "src"), "--scale-bulk", "0.5", "-o",
+                             str(tmp_path / "half")], capture_output=True, text=True, env=ENV, timeout=300)
+    assert result.returncode == 0, result.stderr
+    source = dict(resolve_source(tmp_path / "src").load().model.named_parameters())
+    scaled = dict(resolve_source(tmp_path / "half").load().model.named_parameters())
+    changed = {n for n in source if not torch.allclose(source[n], scaled[n], atol=2e-3)}
+    judged = {n for n, p in source.items() if p.dim() == 2 and min(p.shape) >= 64}
+    assert judged and changed == judged
+    name = sorted(judged)[0]
+    ratio = torch.linalg.svdvals(scaled[name].float())[-1] / torch.linalg.svdvals(source[name].float())[-1]
+    assert ratio.item() == pytest.approx(0.5, rel=0.01)  # the smallest singular value is in the bulk
+
+    alone = subprocess.run([sys.executable, script, str(tmp_path / "src"), "--scale-bulk", "0"],
+                           capture_output=True, text=True, env=ENV, timeout=300)
+    assert alone.returncode == 1 and alone.stderr.strip() == "error: --scale-bulk and -o go together"

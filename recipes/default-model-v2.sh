@@ -38,6 +38,7 @@
 #   recipes/default-model-v2.sh session25_score # their candidates, and the fit at equal steps against session 23's control
 #   recipes/default-model-v2.sh session26 # the attention and feed-forward matrices frozen, at session 23's lr and 3x it
 #   recipes/default-model-v2.sh session26_score # their candidates, and the fit at equal steps against session 23's control
+#   recipes/default-model-v2.sh session26_bulk # the packaged model with its matrices' random bulk scaled by 0, 0.5, 0.8
 #
 # Every session continues from the packaged model (vocal_remover/models/default), so training accumulates
 # across sessions; the packaged model is replaced only when validation improves (see recipes/README.md).
@@ -1010,6 +1011,18 @@ session26_score() {
   evaluate_sets session26 "${m[@]}"
   evaluate_pieces session26 "${m[@]}"
   evaluate_one session26-musdb7-train "$SHARED/musdb7/train" "${fit[@]}" "${m[@]:1}"
+}
+
+session26_bulk() {
+  # What the random bulk of the attention and feed-forward matrices is worth: the packaged model with every judged
+  # matrix's singular values below the noise edge scaled by 0, 0.5 and 0.8 (recipes/weight_spectra.py --scale-bulk).
+  local packaged="$HERE/../vocal_remover/models/default" a m
+  m=("$packaged")
+  for a in 0 0.5 0.8; do
+    $PY "$HERE/weight_spectra.py" "$packaged" --scale-bulk "$a" -o "$RUNS/bulk-$a"
+    m+=("$RUNS/bulk-$a")
+  done
+  evaluate_sets session26-bulk "${m[@]}"
 }
 
 "$@"

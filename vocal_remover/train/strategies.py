@@ -6,8 +6,8 @@ The seed planned these and never built them (it froze the encoders unconditional
   transformer-only  only the primer modules (encoders and decoders) train
   last-n-decoders   only the last N levels of the decoder path (nearest the output) and the output layer
   llrd              everything trains; layer k of L (input to output) gets lr * decay^(L - 1 - k)
-  freeze-linear     the primer modules' linear layers (attention projections, feed-forward: 93% of the default
-                    model's parameters) frozen; convolutions, norms, position tables and depthwise convs train
+  freeze-linear     the linear layers of attention and feed-forward blocks (93% of the default model's parameters)
+                    frozen; convolutions, norms, channel bottlenecks, position tables and depthwise convs train
 """
 
 from __future__ import annotations

@@ -33,12 +33,17 @@ from vocal_remover.errors import VocalRemoverError
 from vocal_remover.train.source import resolve_source
 
 
+def noise_edge(w: torch.Tensor) -> float:
+    """The largest singular value a random matrix of `w`'s shape and spread would have."""
+    return w.std().item() * (math.sqrt(w.shape[0]) + math.sqrt(w.shape[1]))
+
+
 def spectrum_figures(weight: torch.Tensor, margin: float = 1.1) -> dict[str, float]:
     """Shaped directions of one matrix: singular values above `margin` x the noise edge, and their energy share."""
     w = weight.detach().double()
     rows, cols = w.shape
     values = torch.linalg.svdvals(w)
-    edge = w.std().item() * (math.sqrt(rows) + math.sqrt(cols))
+    edge = noise_edge(w)
     shaped = values > margin * edge
     energy = values.square()
     return {"rows": rows, "cols": cols, "edge": edge, "top": values[0].item(),
@@ -49,14 +54,17 @@ def scale_bulk(weight: torch.Tensor, scale: float, margin: float = 1.1) -> torch
     """`weight` with its singular values at or below `margin` x the noise edge multiplied by `scale`."""
     w = weight.detach().double()
     u, values, vh = torch.linalg.svd(w, full_matrices=False)
-    edge = w.std().item() * (math.sqrt(w.shape[0]) + math.sqrt(w.shape[1]))
-    values = torch.where(values > margin * edge, values, values * scale)
+    values = torch.where(values > margin * noise_edge(w), values, values * scale)
     return ((u * values) @ vh).to(weight.dtype)
 
 
+def judged_matrices(model: torch.nn.Module, min_size: int = 64) -> dict[str, torch.nn.Parameter]:
+    """The 2-D weights with at least `min_size` rows and columns: the ones whose spectra say something."""
+    return {name: p for name, p in model.named_parameters() if p.dim() == 2 and min(p.shape) >= min_size}
+
+
 def model_spectra(model: torch.nn.Module, min_size: int = 64) -> dict[str, dict[str, float]]:
-    return {name: spectrum_figures(p) for name, p in model.named_parameters()
-            if p.dim() == 2 and min(p.shape) >= min_size}
+    return {name: spectrum_figures(p) for name, p in judged_matrices(model, min_size).items()}
 
 
 def main() -> None:
@@ -70,25 +78,27 @@ def main() -> None:
     args = parser.parse_args()
     if (args.scale_bulk is None) != (args.out is None):
         raise SystemExit("error: --scale-bulk and -o go together")
+    if args.scale_bulk is not None and args.json:
+        raise SystemExit("error: --json prints figures; --scale-bulk writes a model: one at a time")
     try:
         loaded = resolve_source(args.source).load()
     except VocalRemoverError as error:
         raise SystemExit(f"error: {error}") from None
     model = loaded.model
-    spectra = model_spectra(model, args.min_size)
-    if not spectra:
+    matrices = judged_matrices(model, args.min_size)
+    if not matrices:
         raise SystemExit(f"error: no weight matrix of at least {args.min_size} x {args.min_size} in {args.source}")
     if args.scale_bulk is not None:
-        parameters = dict(model.named_parameters())
         with torch.no_grad():
-            for name in spectra:
-                parameters[name].copy_(scale_bulk(parameters[name], args.scale_bulk))
+            for p in matrices.values():
+                p.copy_(scale_bulk(p, args.scale_bulk))
         training = {"bulk_scaled": {"source": str(args.source), "scale": args.scale_bulk, "min_size": args.min_size,
-                                    "matrices": len(spectra)},
+                                    "matrices": len(matrices)},
                     **{k: v for k, v in loaded.training.items() if k in ("data", "steps", "command")}}
         folder = save_model_folder(model.eval(), args.out, trained=True, training=training, half=True, overwrite=True)
-        print(f"{folder}: the bulk of {len(spectra)} matrices scaled by {args.scale_bulk}")
+        print(f"{folder}: the bulk of {len(matrices)} matrices scaled by {args.scale_bulk}")
         return
+    spectra = {name: spectrum_figures(p) for name, p in matrices.items()}
     print(f"{'matrix':55s} {'shape':>11s} {'edge':>6s} {'top':>6s} {'shaped':>6s} {'energy':>6s}")
     for name, f in spectra.items():
         print(f"{name:55s} {f['rows']:>5d}x{f['cols']:<5d} {f['edge']:6.2f} {f['top']:6.2f} {f['shaped']:6d} "

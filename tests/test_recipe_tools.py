@@ -344,7 +344,7 @@ def test_weight_spectra_scale_bulk_keeps_the_shaped_directions():
 
 def test_weight_spectra_cli_writes_the_scaled_model(tmp_path):
     """The CLI writes a model folder that loads, with the judged matrices' bulk scaled and nothing else changed; a
-    missing -o is a one-line error with nothing written."""
+    missing -o, or --json beside --scale-bulk, is a one-line error with nothing written."""
     import torch
 
     from vocal_remover.artifacts import save_model_folder
@@ -368,3 +368,8 @@ def test_weight_spectra_cli_writes_the_scaled_model(tmp_path):
     alone = subprocess.run([sys.executable, script, str(tmp_path / "src"), "--scale-bulk", "0"],
                            capture_output=True, text=True, env=ENV, timeout=300)
     assert alone.returncode == 1 and alone.stderr.strip() == "error: --scale-bulk and -o go together"
+    both = subprocess.run([sys.executable, script, str(tmp_path / "src"), "--scale-bulk", "0", "-o",
+                           str(tmp_path / "also"), "--json", str(tmp_path / "f.json")],
+                          capture_output=True, text=True, env=ENV, timeout=300)
+    assert both.returncode == 1 and len(both.stderr.strip().splitlines()) == 1 and both.stderr.startswith("error: ")
+    assert not (tmp_path / "also").exists() and not (tmp_path / "f.json").exists()

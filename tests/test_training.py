@@ -439,6 +439,24 @@ def test_resume_takes_allowed_changes_and_refuses_the_others(stems_dir, tmp_path
         "step-00000003.pt", "step-00000004.pt", "step-00000005.pt"]
 
 
+def test_a_moved_run_folder_resumes_where_it_is_now(stems_dir, tmp_path):
+    """A run folder copied or moved elsewhere (another disk, a backup) resumes in its new place: the
+    checkpoints and metrics go there, and the folder it came from is left as it was."""
+    import json
+    import shutil
+
+    old, new = tmp_path / "old", tmp_path / "moved"
+    assert cli(*tiny_args(stems_dir, old, "--steps", "2", "-q")).exit_code == 0
+    shutil.copytree(old, new)
+    before = sorted(p.name for p in old.rglob("*"))
+    r = cli("finetune", "--resume", "--run-dir", str(new), "--steps", "4", "--checkpoint-every", "1", "-q")
+    assert r.exit_code == 0, r.output
+    assert train_steps(new) == [1, 2, 3, 4]
+    assert (new / "checkpoints" / "step-00000004.pt").is_file()
+    assert sorted(p.name for p in old.rglob("*")) == before and train_steps(old) == [1, 2]
+    assert json.loads((new / "config.json").read_text())["train"]["run_dir"] == str(new)
+
+
 def test_settings_that_cannot_work_are_refused_or_warned(stems_dir, tmp_path):
     r = cli(*tiny_args(stems_dir, tmp_path / "a", "--steps", "2", "--warmup", "100", "--progress", "none"))
     assert r.exit_code == 0, r.output

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import json
 import os
@@ -197,7 +198,8 @@ def _resumed_config(ctx: typer.Context, params: dict[str, Any]):
             raise ConfigError(option, "cannot be given with --resume: the run continues from its last checkpoint")
     changes = _config_fields({name: params[name] for name in given})
     changes["max_minutes"] = params["max_minutes"]  # a budget for this invocation, not the run's
-    return cfg.resumed_with(changes)
+    # The folder named now is the run, wherever it was made: a copied or moved run continues in place.
+    return dataclasses.replace(cfg.resumed_with(changes), run_dir=str(run_dir))
 
 
 def _run(ctx: typer.Context, mode: str, params: dict[str, Any]) -> None:

@@ -40,6 +40,8 @@
 #   recipes/default-model-v2.sh session26_score # their candidates, and the fit at equal steps against session 23's control
 #   recipes/default-model-v2.sh session26_bulk # the packaged model with its matrices' random bulk scaled by 0, 0.5, 0.8
 #   recipes/default-model-v2.sh session26_bulk_train # bulk scales 0.7-0.95 on the training clips
+#   recipes/default-model-v2.sh session27 # session 26's f1 run continued (--resume), one run on both cores, ~3x the steps
+#   recipes/default-model-v2.sh session27_score # its candidates, and the fit at its end against its step 175
 #
 # Every session continues from the packaged model (vocal_remover/models/default), so training accumulates
 # across sessions; the packaged model is replaced only when validation improves (see recipes/README.md).
@@ -1037,6 +1039,36 @@ session26_bulk_train() {
     m+=("$RUNS/bulk-$a")
   done
   evaluate_one session26-bulk-musdb7-train "$SHARED/musdb7/train" "${m[@]}"
+}
+
+session27() {
+  # Session 27. Sessions 17-26 started every run from the packaged model and threw it away when no candidate passed
+  # the ship rule, so no CPU run since session 9 got past ~180 steps of 32 crops. This session accumulates instead:
+  # session 26's f1 run (freeze-linear, lr 1e-4: the run that cost the held-out EIR song least) is copied and
+  # continued with --resume, as one run on both cores, to ~3x its steps. The learning rate's linear decay restarts
+  # from the step it stopped at towards the new total. Fixed before training:
+  # - candidates: the continued run's tail mean (last 40% of its checkpoints) and that mean halfway back to the
+  #   packaged model; judged by session 14's rule (recipes/ship_rule.py);
+  # - what more steps do to the fit: paired vocal mean on the 80 training clips (musdb7/train), the run's last
+  #   checkpoint against its step 175 (session 26's last multiple of 25); "more CPU steps move the fit" needs +0.1 dB.
+  # If nothing ships, the next session continues the same folder again (RUNS/s27-f1c, --resume).
+  local run="$RUNS/s27-f1c"
+  [[ -d "$run" ]] || cp -a "${RUNS_BEFORE:-runs}/v26/s26-f1" "$run"
+  OMP_NUM_THREADS=2 $VR finetune --resume --run-dir "$run" --steps "${STEPS:-560}" \
+      --max-minutes "${SESSION_MINUTES:-110}" --val-every 50 --checkpoint-every 25 --keep-last 40 --progress json \
+      2>>"$run.log"
+}
+
+session27_score() {
+  local packaged="$HERE/../vocal_remover/models/default" run="$RUNS/s27-f1c" last
+  $PY "$HERE/average_checkpoints.py" --run "$run" --tail 0.4 -o "$run-tail"
+  $PY "$HERE/interpolate_weights.py" "$packaged" "$run-tail" --alpha 0.5 -o "$run-half"
+  last=$(ls "$run/checkpoints" | sed -n 's/^step-0*\([0-9]*\)\.pt$/\1/p' | sort -n | tail -1)
+  $VR export "$run/checkpoints/step-00000175.pt" --fp16 --overwrite -o "$run-step175"
+  $VR export "$run/checkpoints/$(printf 'step-%08d.pt' "$last")" --fp16 --overwrite -o "$run-step$last"
+  evaluate_sets session27 "$packaged" "$run-tail" "$run-half/alpha-0.50"
+  evaluate_pieces session27 "$packaged" "$run-tail" "$run-half/alpha-0.50"
+  evaluate_one session27-musdb7-train "$SHARED/musdb7/train" "$run-step175" "$run-step$last" "$run-tail"
 }
 
 "$@"

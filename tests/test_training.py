@@ -457,6 +457,42 @@ def test_a_moved_run_folder_resumes_where_it_is_now(stems_dir, tmp_path):
     assert json.loads((new / "config.json").read_text())["train"]["run_dir"] == str(new)
 
 
+def test_a_run_resumes_with_its_data_in_a_new_place_and_refuses_other_data(stems_dir, tmp_path):
+    """A dataset moved after training started: the resume names its new place with --data; the same data
+    there continues the run exactly, other data or another number of folders is a one-line error."""
+    import shutil
+
+    data = tmp_path / "stems"
+    shutil.copytree(stems_dir, data)
+    run, straight = tmp_path / "run", tmp_path / "straight"
+    assert cli(*tiny_args(data, straight, "--steps", "2", "-q")).exit_code == 0
+    assert cli("finetune", "--resume", "--run-dir", str(straight), "--steps", "4", "-q").exit_code == 0
+    assert cli(*tiny_args(data, run, "--steps", "2", "-q")).exit_code == 0
+    moved = tmp_path / "moved-stems"
+    data.rename(moved)
+    resume = ["finetune", "--resume", "--run-dir", str(run), "--steps", "4", "-q"]
+
+    r = cli(*resume)
+    assert r.exit_code == 2 and r.stderr.count("\n") == 1, r.output
+    assert r.stderr.startswith(f"Error: the run's --data {data}: is not there; if it moved, give the new places "
+                               "with --data"), r.output
+    other = tmp_path / "other"
+    shutil.copytree(moved, other)
+    sf.write(other / "track0" / "vocals.wav", make_music(3.0, seed=99) * 0.5, 44100)
+    r = cli(*resume, "--data", str(other))
+    assert r.exit_code == 2 and "is not the data this run trained on" in r.stderr, r.output
+    assert r.stderr.count("\n") == 1 and train_steps(run) == [1, 2]
+    r = cli(*resume, "--data", str(moved), "--data", str(other))
+    assert r.exit_code == 2 and "for its own folders only, in its order" in r.stderr, r.output
+
+    r = cli(*resume, "--data", str(moved))
+    assert r.exit_code == 0, r.output
+    assert train_steps(run) == [1, 2, 3, 4]
+    a = torch.load(run / "checkpoints" / "last.pt", weights_only=False)["model"]
+    b = torch.load(straight / "checkpoints" / "last.pt", weights_only=False)["model"]
+    assert all(torch.equal(a[k], b[k]) for k in b)  # the same as resuming where the data was
+
+
 def test_settings_that_cannot_work_are_refused_or_warned(stems_dir, tmp_path):
     r = cli(*tiny_args(stems_dir, tmp_path / "a", "--steps", "2", "--warmup", "100", "--progress", "none"))
     assert r.exit_code == 0, r.output

@@ -199,7 +199,13 @@ def _resumed_config(ctx: typer.Context, params: dict[str, Any]):
     changes = _config_fields({name: params[name] for name in given})
     changes["max_minutes"] = params["max_minutes"]  # a budget for this invocation, not the run's
     # The folder named now is the run, wherever it was made: a copied or moved run continues in place.
-    return dataclasses.replace(cfg.resumed_with(changes), run_dir=str(run_dir))
+    cfg = dataclasses.replace(cfg.resumed_with(changes), run_dir=str(run_dir))
+    for option, folders in (("--data", cfg.data), ("--val-data", [cfg.val_data, *cfg.extra_val_data])):
+        for folder in folders:
+            if folder is not None and not Path(folder).exists():
+                raise ConfigError(f"the run's {option} {folder}", f"is not there; if it moved, give the new places "
+                                  f"with {option} (as many as the run has, in its order)")
+    return cfg
 
 
 def _run(ctx: typer.Context, mode: str, params: dict[str, Any]) -> None:

@@ -14,6 +14,9 @@ STRATEGIES = ("full", "freeze-encoders", "llrd", "transformer-only", "last-n-dec
 # What a resumed run may change (`TrainConfig.resumed_with`): none of these alters the optimisation done so far.
 RESUMABLE = ("steps", "max_minutes", "val_every", "checkpoint_every", "keep_last", "log_every", "workers", "device",
              "tensorboard", "wandb")
+# Where the data is may change on resume (a moved or copied dataset), not what it is: as many folders as the run had,
+# and the training data must be the same (the trainer compares its fingerprint with the checkpoint's).
+RELOCATABLE = ("data", "val_data", "extra_val_data")
 # Fields whose command-line option has another name.
 OPTION_NAMES = {"batch_sizes": "--batch-size", "compile": "--compile", "init_from": "--checkpoint",
                 "model": "--preset/--model-config"}
@@ -24,6 +27,10 @@ def _normalised(name: str, value: Any, current: dict[str, Any]) -> Any:
     if name in ("batch_sizes", "accum") and isinstance(value, list) and len(value) == 1:
         return value * len(current.get("cropsizes") or [1])
     return value
+
+
+def _folder_count(value: Any) -> int:
+    return len(value) if isinstance(value, (list, tuple)) else int(value is not None)
 
 
 def _shown(value: Any) -> str:
@@ -173,11 +180,17 @@ class TrainConfig:
         raises ConfigError naming it: it would no longer be the same run."""
         current = self.to_dict()
         for name, value in changes.items():
-            if name not in RESUMABLE and _normalised(name, value, current) != current.get(name):
+            if name in RELOCATABLE:
+                if _folder_count(value) != _folder_count(current.get(name)):
+                    option = "--val-data" if name.endswith("val_data") else "--data"
+                    raise ConfigError(f"{option} {_shown(value)}", "a resumed run takes new places for its own "
+                                      f"folders only, in its order (it uses {_shown(current.get(name))})")
+            elif name not in RESUMABLE and _normalised(name, value, current) != current.get(name):
                 option = OPTION_NAMES.get(name, "--" + name.replace("_", "-"))
                 raise ConfigError(f"{option} {_shown(value)}", f"cannot change when resuming (the run uses "
                                   f"{_shown(current.get(name))}); start a new run (another -o) to change it")
-        return TrainConfig.from_dict({**current, **{k: v for k, v in changes.items() if k in RESUMABLE}})
+        return TrainConfig.from_dict({**current, **{k: v for k, v in changes.items()
+                                                    if k in RESUMABLE or k in RELOCATABLE}})
 
     def augment_config(self):
         from vocal_remover.data.augment import AugmentConfig

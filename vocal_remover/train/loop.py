@@ -193,6 +193,7 @@ class Trainer:
         distributed.barrier(self.dist)
         caches = [AudioCache.open(ensure_cache(Path(d), layout=cfg.layout)) for d in cfg.data]
         self.fingerprint = ",".join(c.fingerprint for c in caches)
+        self.content_fingerprint = ",".join(c.content_fingerprint for c in caches)
         crop = cfg.cropsizes[cfg.stage_at(0)]
         weights = list(cfg.data_weights) or None
         if cfg.mode == "pretrain":
@@ -245,6 +246,7 @@ class Trainer:
             "step": self.step, "epoch": self.epoch, "consumed": self.consumed,
             "skipped_steps": self.skipped_steps, "rng": rng,
             "train_config": self.cfg.to_dict(), "dataset_fingerprint": self.fingerprint,
+            "dataset_content": self.content_fingerprint,
             "metrics": {"best_val": self.best} if self.best else {},
             "command": " ".join(["vocal-remover", *sys.argv[1:]]), "package_version": __version__,
             **self.objective.state_dict(),
@@ -256,6 +258,9 @@ class Trainer:
             raise ConfigError(f"--resume {self.run_dir}", "no checkpoints/last.pt to resume from (the run stopped "
                               "before its first checkpoint); start it again with --overwrite")
         state = load_checkpoint(path)
+        if state.get("dataset_content") not in (None, self.content_fingerprint):
+            raise ConfigError(f"--data {','.join(self.cfg.data)}", "is not the data this run trained on (its caches' "
+                              "fingerprint differs); start a new run (another -o, --checkpoint to start from this one)")
         if self.cfg.steps and state["step"] > self.cfg.steps:
             raise ConfigError(f"--steps {self.cfg.steps}", f"the run has already done {state['step']} steps; "
                               "give more to continue it")

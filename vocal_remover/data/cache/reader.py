@@ -108,6 +108,12 @@ class AudioCache:
                            "tracks": [[t.id, t.stored, t.num_samples, t.shard_sha256, t.scales, t.active, t.offsets]
                                       for t in self.tracks]}, sort_keys=True)
         self.fingerprint: str = hashlib.sha256(blob.encode()).hexdigest()
+        # The same without the track ids, which hash the source folder's path: equal for the same audio, in
+        # the same order, cached from another place (a moved dataset).
+        content = json.dumps({"format": CACHE_FORMAT, "version": CACHE_VERSION, "params": self.params,
+                              "tracks": [[t.stored, t.num_samples, t.shard_sha256, t.scales, t.active, t.offsets]
+                                         for t in self.tracks]}, sort_keys=True)
+        self.content_fingerprint: str = hashlib.sha256(content.encode()).hexdigest()
 
     @classmethod
     def open(cls, path: str | Path, *, verify: bool = False) -> "AudioCache":

@@ -1047,8 +1047,8 @@ session27() {
   # session 26's f1 run (freeze-linear, lr 1e-4: the run that cost the held-out EIR song least) is copied and
   # continued with --resume, as one run on both cores, to ~3x its steps. The learning rate's linear decay restarts
   # from the step it stopped at towards the new total. Fixed before training:
-  # - candidates: the continued run's tail mean (its checkpoints in the last 40% of its steps) and that mean halfway back to the
-  #   packaged model; judged by session 14's rule (recipes/ship_rule.py);
+  # - candidates: the continued run's tail mean (its checkpoints in the last 40% of its steps) and that mean halfway
+  #   back to the packaged model; judged by session 14's rule (recipes/ship_rule.py);
   # - what more steps do to the fit: paired vocal mean on the 80 training clips (musdb7/train), the run's last
   #   checkpoint against its step 175 (session 26's last multiple of 25); "more CPU steps move the fit" needs +0.1 dB.
   # If nothing ships, the next session continues the same folder again (RUNS/s27-f1c, --resume).

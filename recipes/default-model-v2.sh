@@ -40,7 +40,7 @@
 #   recipes/default-model-v2.sh session26_score # their candidates, and the fit at equal steps against session 23's control
 #   recipes/default-model-v2.sh session26_bulk # the packaged model with its matrices' random bulk scaled by 0, 0.5, 0.8
 #   recipes/default-model-v2.sh session26_bulk_train # bulk scales 0.7-0.95 on the training clips
-#   recipes/default-model-v2.sh session27 # session 26's f1 run continued (--resume), one run on both cores, ~3x the steps
+#   recipes/default-model-v2.sh session27 # session 26's f1 run continued (--resume), one run on both cores, to 2.5-3x its steps
 #   recipes/default-model-v2.sh session27_score # its candidates, and the fit at its end against its step 175
 #
 # Every session continues from the packaged model (vocal_remover/models/default), so training accumulates
@@ -1043,7 +1043,7 @@ session26_bulk_train() {
 
 session27() {
   # Session 27. Sessions 17-26 started every run from the packaged model and threw it away when no candidate passed
-  # the ship rule, so no CPU run since session 9 got past ~180 steps of 32 crops. This session accumulates instead:
+  # the ship rule, so no CPU run since session 9 got past 275 steps of 32 crops. This session accumulates instead:
   # session 26's f1 run (freeze-linear, lr 1e-4: the run that cost the held-out EIR song least) is copied and
   # continued with --resume, as one run on both cores, to ~3x its steps. The learning rate's linear decay restarts
   # from the step it stopped at towards the new total. Fixed before training:

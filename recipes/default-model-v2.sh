@@ -1042,7 +1042,7 @@ session26_bulk_train() {
 }
 
 session27() {
-  # Session 27. Sessions 17-26 started every run from the packaged model and threw it away when no candidate passed
+  # Session 27. Sessions 17-26 started every run afresh (21 from a soup) and threw it away when no candidate passed
   # the ship rule, so no CPU run since session 9 got past 275 steps of 32 crops. This session accumulates instead:
   # session 26's f1 run (freeze-linear, lr 1e-4: the run that cost the held-out EIR song least) is copied and
   # continued with --resume, as one run on both cores, to ~3x its steps. The learning rate's linear decay restarts

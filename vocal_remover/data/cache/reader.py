@@ -104,16 +104,17 @@ class AudioCache:
         self.tracks: list[TrackRecord] = list(tracks)
         self._by_id = {t.id: t for t in self.tracks}
         self._maps: OrderedDict[str, np.ndarray] = OrderedDict()
-        blob = json.dumps({"format": CACHE_FORMAT, "version": CACHE_VERSION, "params": self.params,
-                           "tracks": [[t.id, t.stored, t.num_samples, t.shard_sha256, t.scales, t.active, t.offsets]
-                                      for t in self.tracks]}, sort_keys=True)
-        self.fingerprint: str = hashlib.sha256(blob.encode()).hexdigest()
-        # The same without the track ids, which hash the source folder's path: equal for the same audio, in
-        # the same order, cached from another place (a moved dataset).
-        content = json.dumps({"format": CACHE_FORMAT, "version": CACHE_VERSION, "params": self.params,
-                              "tracks": [[t.stored, t.num_samples, t.shard_sha256, t.scales, t.active, t.offsets]
-                                         for t in self.tracks]}, sort_keys=True)
-        self.content_fingerprint: str = hashlib.sha256(content.encode()).hexdigest()
+        audio = [[t.stored, t.num_samples, t.shard_sha256, t.scales, t.active, t.offsets] for t in self.tracks]
+
+        def digest(tracks: list) -> str:
+            blob = json.dumps({"format": CACHE_FORMAT, "version": CACHE_VERSION, "params": self.params,
+                               "tracks": tracks}, sort_keys=True)
+            return hashlib.sha256(blob.encode()).hexdigest()
+
+        self.fingerprint: str = digest([[t.id, *row] for t, row in zip(self.tracks, audio)])
+        # Without the track ids, which hash the source folder's path: equal for the same audio, in the same
+        # order, cached from another place (a moved dataset).
+        self.content_fingerprint: str = digest(audio)
 
     @classmethod
     def open(cls, path: str | Path, *, verify: bool = False) -> "AudioCache":

@@ -86,6 +86,25 @@ def test_find_audio_files_expands_folders_sorted_and_skips_hidden(tmp_path: Path
     ]
 
 
+def test_find_audio_files_follows_linked_folders_once(tmp_path: Path) -> None:
+    # A library assembled from links (an album linked into a playlist folder) is separated like real folders;
+    # a link back up the tree ends, and an album linked twice is separated once.
+    album = tmp_path / "albums" / "First"
+    album.mkdir(parents=True)
+    (album / "1.flac").write_bytes(b"x")
+    (album / "2.mp3").write_bytes(b"x")
+    library = tmp_path / "library"
+    library.mkdir()
+    (library / "a").symlink_to(album, target_is_directory=True)
+    (library / "b").symlink_to(album, target_is_directory=True)
+    (library / "up").symlink_to(library, target_is_directory=True)
+    (library / "own.wav").write_bytes(b"x")
+
+    files, problems = find_audio_files([library])
+
+    assert files == [library / "a/1.flac", library / "a/2.mp3", library / "own.wav"] and problems == []
+
+
 def test_input_extensions_include_pyav_formats() -> None:
     assert {".wav", ".flac", ".mp3", ".ogg", ".aiff", ".m4a", ".aac"} <= INPUT_EXTENSIONS
     assert all(e == e.lower() and e.startswith(".") for e in INPUT_EXTENSIONS)

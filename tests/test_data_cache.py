@@ -201,6 +201,24 @@ def test_stems_cache_equals_decoded_sources(stems_root, tmp_path):
     assert rec["inputs"][0]["sha256"] == sha256_file(rec["inputs"][0]["path"])
 
 
+def test_symlinked_track_folders_are_cached_and_a_link_loop_ends(stems_root, tmp_path):
+    # Datasets are often assembled from links to another copy's track folders (a subset, a new split). `evaluate`
+    # reads them, so `cache` must too, not drop them silently; a link back up the tree must not recurse forever.
+    subset = tmp_path / "subset"
+    subset.mkdir()
+    (subset / "Alpha").symlink_to(stems_root / "train" / "Alpha", target_is_directory=True)
+    (subset / "Gamma").symlink_to(stems_root / "valid" / "Gamma", target_is_directory=True)
+    (subset / "loop").symlink_to(subset, target_is_directory=True)
+    assert detect_layout(subset) == "stems"
+    summary = build_cache([subset], tmp_path / "c")
+    cache = AudioCache.open(tmp_path / "c", verify=True)
+    assert summary.tracks == 2 and sorted(by_name(cache)) == ["Alpha", "Gamma"]
+    alpha = by_name(cache)["Alpha"]
+    ref_voc, _ = read_audio(stems_root / "train/Alpha/vocals.wav")
+    voc = cache.read(alpha.id, "vocals", 0, alpha.num_samples)
+    assert np.abs(voc - ref_voc).max() <= quant(cache, alpha.id, "vocals")
+
+
 def test_pairs_cache_aligns_and_reports(pairs_root, tmp_path):
     summary = build_cache([pairs_root], tmp_path / "c")
     cache = AudioCache.open(tmp_path / "c")

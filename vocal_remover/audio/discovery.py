@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from vocal_remover.audio.formats import INPUT_EXTENSIONS
@@ -20,7 +20,7 @@ def find_audio_files(
     folder with no audio. An explicitly named file is always returned (even with an odd
     extension or a hidden name) and judged when opened. Duplicates (the same file named
     twice, or found again through a folder) are listed once, first occurrence wins.
-    Symlinked folders are not followed (no cycles); symlinked files are. `exclude(path)` is
+    Symlinked folders and files are followed (see `walk_folders`). `exclude(path)` is
     asked about each audio file found inside a folder (never about a file named explicitly):
     True leaves it out, silently (the caller reports it).
     """
@@ -60,8 +60,7 @@ def _scan_folder(root: Path) -> tuple[list[Path], list[tuple[Path, str]]]:
     def onerror(err: OSError) -> None:
         errors.append((Path(err.filename or root), f"cannot read folder: {err.strerror}"))
 
-    for folder, dirnames, filenames in os.walk(root, onerror=onerror):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+    for folder, filenames in walk_folders(root, onerror=onerror):
         for name in filenames:
             if name.startswith("."):
                 continue  # hidden files, including our own `.x.partial-*` temporaries
@@ -69,3 +68,19 @@ def _scan_folder(root: Path) -> tuple[list[Path], list[tuple[Path, str]]]:
                 found.append(Path(folder) / name)
     found.sort()
     return found, errors
+
+
+def walk_folders(root: Path, onerror: Callable[[OSError], None] | None = None) -> Iterator[tuple[str, list[str]]]:
+    """(folder, file names) for `root` and every folder under it, top down, subfolders in sorted order, hidden
+    folders skipped. Symlinked folders are followed, as a file browser does (music libraries and datasets are
+    often assembled from links), but each real folder is entered once: a link loop ends, and a folder linked
+    twice is read once."""
+    entered: set[str] = set()
+    for folder, dirnames, filenames in os.walk(root, onerror=onerror, followlinks=True):
+        real = os.path.realpath(folder)
+        if real in entered:
+            dirnames[:] = []
+            continue
+        entered.add(real)
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        yield folder, filenames

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from vocal_remover.audio import INPUT_EXTENSIONS
+from vocal_remover.audio.discovery import walk_folders
 from vocal_remover.errors import ConfigError
 
 LAYOUTS = ("stems", "pairs", "pools", "mixes")
@@ -91,10 +92,10 @@ def _is_audio(p: Path) -> bool:
 
 
 def _audio_files(root: Path) -> list[Path]:
-    """Audio files under `root` (recursive, sorted, hidden skipped, symlinked folders not followed)."""
+    """Audio files under `root` (recursive, sorted, hidden skipped; symlinked folders followed, as `evaluate`
+    reads them: datasets are often assembled from links)."""
     out: list[Path] = []
-    for folder, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+    for folder, filenames in walk_folders(root):
         out.extend(Path(folder) / n for n in filenames if _is_audio(Path(folder) / n))
     return sorted(out)
 

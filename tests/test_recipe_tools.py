@@ -86,7 +86,8 @@ def test_session19_saved_results_ship_nothing():
 
 @pytest.mark.parametrize("command", [["ship_rule.py", "{missing}-"], ["error_parts.py", "{missing}", "-m", "default"],
                                      ["band_errors.py", "{missing}", "-m", "default"],
-                                     ["band_errors.py", "{missing}"]])
+                                     ["band_errors.py", "{missing}"],
+                                     ["data/teacher_targets.py", "{missing}", "-o", "{missing}-out"]])
 def test_a_missing_input_is_one_line_error(tmp_path, command):
     argv = [str(REPO / "recipes" / command[0])] + [a.format(missing=tmp_path / "nothing") for a in command[1:]]
     result = subprocess.run([sys.executable, *argv], capture_output=True, text=True, env=ENV, timeout=120)

@@ -34,7 +34,8 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 
 from compare_spleeter import Spleeter  # noqa: E402  (the benchmark's wrapper: one way to run it in this repo)
 
-from vocal_remover.evaluate import find_tracks, load_track  # noqa: E402
+from vocal_remover.errors import VocalRemoverError  # noqa: E402
+from vocal_remover.evaluate import find_tracks, global_sdr, load_track  # noqa: E402
 
 N_FFT, HOP = 4096, 1024
 CROSSOVER_HZ = (10000.0, 11000.0)
@@ -62,12 +63,6 @@ def blend(teacher: np.ndarray, truth: np.ndarray, rate: int) -> np.ndarray:
     return torch.istft(mixed, N_FFT, HOP, window=window, length=n).numpy().T.astype(np.float32)
 
 
-def sdr(reference: np.ndarray, estimate: np.ndarray) -> float:
-    num = float(np.sum(reference.astype(np.float64) ** 2))
-    den = float(np.sum((reference.astype(np.float64) - estimate) ** 2))
-    return 10 * np.log10((num + 1e-7) / (den + 1e-7))
-
-
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("source", type=Path, help="a stems dataset folder")
@@ -77,11 +72,15 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
     torch.set_grad_enabled(False)
-    args.out.mkdir(parents=True, exist_ok=True)
     report_path = args.out / "teacher.json"
     report = json.loads(report_path.read_text()) if report_path.exists() else {}
     spleeter = None
-    tracks = find_tracks(args.source)
+    try:
+        tracks = find_tracks(args.source)
+    except VocalRemoverError as error:
+        print(f"Error: {error}", file=sys.stderr)
+        return 1
+    args.out.mkdir(parents=True, exist_ok=True)
     for i, track in enumerate(tracks, 1):
         dest = args.out / track.folder.name
         if dest.exists():
@@ -91,7 +90,11 @@ def main(argv=None) -> int:
                 dest.symlink_to(track.folder.resolve(), target_is_directory=True)
             continue
         spleeter = spleeter or Spleeter()
-        audio = load_track(track)
+        try:
+            audio = load_track(track)
+        except VocalRemoverError as error:  # a damaged track: stop with its name; the finished ones stay
+            print(f"Error: {error}", file=sys.stderr)
+            return 1
         truth = audio.stems["vocals"]
         estimate = spleeter(audio)["vocals"]
         vocals = blend(estimate, truth, audio.rate)
@@ -101,7 +104,8 @@ def main(argv=None) -> int:
         sf.write(tmp / "vocals.wav", vocals, audio.rate, subtype="FLOAT")
         sf.write(tmp / "accompaniment.wav", audio.mixture - vocals, audio.rate, subtype="FLOAT")
         tmp.rename(dest)
-        report[dest.name] = {"teacher_sdr": round(sdr(truth, estimate), 3), "target_sdr": round(sdr(truth, vocals), 3)}
+        report[dest.name] = {"teacher_sdr": round(global_sdr(truth, estimate), 3),
+                             "target_sdr": round(global_sdr(truth, vocals), 3)}
         print(f"{i}/{len(tracks)} {dest.name}: target {report[dest.name]['target_sdr']:.2f} dB vs the true vocals",
               file=sys.stderr)
         tmp_report = report_path.with_suffix(".json.partial")

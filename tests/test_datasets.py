@@ -330,6 +330,59 @@ def test_stem_eq_shapes_each_stem_by_its_own_curve_and_keeps_the_sum(cache):
         AugmentConfig(stem_eq_db=(4.0, -4.0))
 
 
+def test_band_limit_removes_the_highs_of_every_stem_alike_and_keeps_the_rest(cache):
+    from vocal_remover.data.augment import band_limit
+
+    rate = 44100
+    t = np.arange(2 * rate) / rate
+    mid = slice(rate // 2, 3 * rate // 2)
+
+    def level(out, tone):
+        return 10 * np.log10(np.sum(out[:, mid] ** 2) / np.sum(tone[:, mid] ** 2))
+
+    for f, expected in ((1000.0, 0.0), (7500.0, 0.0), (7800.0, None), (8400.0, -80.0)):
+        tone = np.stack([np.sin(2 * np.pi * f * t), 0.3 * np.sin(2 * np.pi * f * t)]).astype(np.float32)
+        out = band_limit(tone, rate, 8000.0)
+        assert out.shape == tone.shape and out.dtype == np.float32
+        if expected == 0.0:  # the pass band is untouched
+            assert level(out, tone) == pytest.approx(0.0, abs=0.01)
+        elif expected is None:  # inside the transition: between the two
+            assert -80.0 < level(out, tone) < -0.1
+        else:  # above the cutoff: gone
+            assert level(out, tone) < expected
+    noise = np.random.default_rng(1).standard_normal((2, rate)).astype(np.float32)
+    np.testing.assert_array_equal(band_limit(noise, rate, 30000.0), noise)  # above Nyquist: a copy
+
+    aug = AugmentConfig(band_limit_prob=0.5, band_limit_hz=(4000.0, 16000.0), mixup_prob=0.0)
+    ds = SupervisedDataset(cache, W, samples_per_epoch=40, seed=7, augment=aug)
+    plain = SupervisedDataset(cache, W, samples_per_epoch=40, seed=7, augment=AugmentConfig(mixup_prob=0.0))
+    limited = 0
+    for i in range(40):
+        p, q = ds.plan(i), plain.plan(i)
+        cutoff = p.pop("band_limit", None)
+        assert p == q  # drawn last: the same crops, gains and swaps as without it
+        item = ds[i]
+        assert torch.equal(item["mix"], item["instrumental"] + item["vocals"])
+        if cutoff is None:
+            reference = plain[i]
+            assert all(torch.equal(item[k], reference[k]) for k in item)
+            continue
+        limited += 1
+        assert 4000.0 <= cutoff <= 16000.0
+        for stem in ("instrumental", "vocals"):
+            spectrum = np.abs(np.fft.rfft(item[stem].numpy(), axis=1)) ** 2
+            freqs = np.fft.rfftfreq(item[stem].shape[1], 1.0 / cache.sample_rate)
+            total = spectrum.sum()
+            if total > 0:  # a stem's energy above the cutoff (and leakage near it) is a tiny fraction
+                assert spectrum[:, freqs > cutoff * 1.02].sum() / total < 1e-4
+    assert 8 <= limited <= 32
+    assert all("band_limit" not in plain.plan(i) for i in range(40))  # off (the default) draws nothing
+    with pytest.raises(ValueError):
+        AugmentConfig(band_limit_hz=(16000.0, 4000.0))
+    with pytest.raises(ValueError):
+        AugmentConfig(band_limit_hz=(0.0, 4000.0))
+
+
 def test_identity_items_have_silent_vocals(cache):
     aug = AugmentConfig(identity_prob=1.0, mixup_prob=0.0)
     ds = SupervisedDataset(cache, W, samples_per_epoch=5, seed=0, augment=aug)

@@ -87,7 +87,8 @@ def test_session19_saved_results_ship_nothing():
 @pytest.mark.parametrize("command", [["ship_rule.py", "{missing}-"], ["error_parts.py", "{missing}", "-m", "default"],
                                      ["band_errors.py", "{missing}", "-m", "default"],
                                      ["band_errors.py", "{missing}"],
-                                     ["data/teacher_targets.py", "{missing}", "-o", "{missing}-out"]])
+                                     ["data/teacher_targets.py", "{missing}", "-o", "{missing}-out"],
+                                     ["data/degrade_stems.py", "{missing}", "-o", "{missing}-out", "--mono"]])
 def test_a_missing_input_is_one_line_error(tmp_path, command):
     argv = [str(REPO / "recipes" / command[0])] + [a.format(missing=tmp_path / "nothing") for a in command[1:]]
     result = subprocess.run([sys.executable, *argv], capture_output=True, text=True, env=ENV, timeout=120)
@@ -398,3 +399,33 @@ def test_teacher_targets_keep_the_teacher_below_10_khz_and_the_true_vocals_above
     for lo, hi, source in ((100, 9500, teacher), (11500, 20000, truth)):
         want, got = band(source, lo, hi), band(mixed, lo, hi)
         assert np.linalg.norm(got - want) / np.linalg.norm(want) < 1e-2  # -40 dB: the frames at the ends leak
+
+
+def test_degrade_stems_writes_mono_band_limited_copies_that_still_add_up(tmp_path):
+    import soundfile as sf
+
+    rate, n = 44100, 44100 * 2
+    rng = np.random.default_rng(3)
+    for track in ("a", "b"):
+        (tmp_path / "src" / track).mkdir(parents=True)
+        for stem in ("vocals", "accompaniment"):
+            sf.write(tmp_path / "src" / track / f"{stem}.flac", 0.2 * rng.standard_normal((n, 2)), rate)
+    script = str(REPO / "recipes" / "data" / "degrade_stems.py")
+    argv = [sys.executable, script, str(tmp_path / "src"), "-o", str(tmp_path / "out"), "--rate", "16000", "--mono"]
+    result = subprocess.run(argv, capture_output=True, text=True, env=ENV, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "2 tracks written" in result.stdout
+    for track in ("a", "b"):
+        for stem in ("vocals", "accompaniment"):
+            audio, out_rate = sf.read(tmp_path / "out" / track / f"{stem}.wav", dtype="float32")
+            source, _ = sf.read(tmp_path / "src" / track / f"{stem}.flac", dtype="float32")
+            assert out_rate == 16000 and audio.ndim == 1
+            assert len(audio) == round(n * 16000 / rate)
+            # The same music: its level is that of the mono source's band below 8 kHz (white noise: 16/44.1 of it,
+            # less the resampler's roll-off just under 8 kHz).
+            band_power = np.mean(source.mean(axis=1) ** 2) * 16000 / rate
+            assert 0.88 * band_power < np.mean(audio ** 2) < 1.01 * band_power
+    again = subprocess.run(argv, capture_output=True, text=True, env=ENV, timeout=120)
+    assert again.returncode == 0 and "0 tracks written" in again.stdout and "2 already there" in again.stdout
+    nothing = subprocess.run(argv[:5], capture_output=True, text=True, env=ENV, timeout=120)
+    assert nothing.returncode == 2 and "nothing to do" in nothing.stderr

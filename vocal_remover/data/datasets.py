@@ -19,7 +19,8 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from vocal_remover.data.augment import EQ_ANCHORS_HZ, AugmentConfig, add_reverb, db_to_gain, equalise, pan_gains
+from vocal_remover.data.augment import (EQ_ANCHORS_HZ, AugmentConfig, add_reverb, band_limit, db_to_gain, equalise,
+                                        pan_gains)
 from vocal_remover.data.cache import AudioCache, TrackRecord
 from vocal_remover.data.masking import sample_token_modes
 from vocal_remover.data.sampling import item_rng
@@ -254,6 +255,10 @@ class SupervisedDataset(_CropDataset):
                     p.setdefault("eq", {})[stem] = [float(g) for g in rng.uniform(*a.stem_eq_db, len(EQ_ANCHORS_HZ))]
         p["swap"] = bool(rng.random() < a.swap_prob)
         p["identity"] = bool(rng.random() < a.identity_prob)
+        # Drawn last and only when enabled: the same seed then gives the same crops, gains and swaps with it or without.
+        if a.band_limit_prob > 0 and rng.random() < a.band_limit_prob:
+            low, high = np.log(a.band_limit_hz)
+            p["band_limit"] = float(np.exp(rng.uniform(low, high)))
         return p
 
     def plan(self, index: int) -> dict[str, Any]:
@@ -299,6 +304,9 @@ class SupervisedDataset(_CropDataset):
                 inst = equalise(inst, rate, p["eq"]["instrumental"])
             if "vocals" in p["eq"]:
                 voc = equalise(voc, rate, p["eq"]["vocals"])
+        if "band_limit" in p:
+            rate = (p["instrumental"]["cache"] if p["kind"] == "voxaug" else p["cache"]).sample_rate
+            inst, voc = band_limit(inst, rate, p["band_limit"]), band_limit(voc, rate, p["band_limit"])
         if p["swap"]:
             inst, voc = inst[::-1], voc[::-1]
         if p["identity"]:

@@ -1125,7 +1125,7 @@ session29() {
   # b's tail beats c's on musdb7/valid at 16 kHz and on the MIR-1K probe (paired vocal means) without losing full band.
   export OMP_NUM_THREADS=1
   local opts=(--checkpoint "$HERE/../vocal_remover/models/default" "${VALIDATION[@]}" "${WAVE_COMMON[@]}"
-              --max-minutes "${SESSION_MINUTES:-80}" "${EVAL_PAIRS[@]}" --precision bf16 --data "$CACHE/musdb7-train"
+              --max-minutes "${SESSION_MINUTES:-100}" "${EVAL_PAIRS[@]}" --precision bf16 --data "$CACHE/musdb7-train"
               --data "$CACHE/eir-train" --data "$CACHE/mir1k" --data "$CACHE/pair-variants"
               --data-weights 1,0.25,0.035,0.5 --seed 60)
   $VR finetune "${opts[@]}" --run-dir "$RUNS/s29-c" 2>"$RUNS/s29-c.log" &

@@ -9,8 +9,9 @@ and a 128 kbit/s MP3 is low-passed near 16 kHz, while almost all full-band train
 stem is degraded the same way, so the references stay exactly what is in the mixture and `evaluate` /
 `benchmarks/compare_spleeter.py` score how well a model separates such an input. `--rate R` resamples every
 stem to R Hz (soxr, as the tool reads files), which removes everything above R / 2; `evaluate` resamples it back
-to the model's rate and the estimates to R. `--mono` averages the channels. Output: OUT/<track>/<source file name>.wav (32-bit float),
-each track folder written whole under a temporary name and renamed; folders already there are skipped.
+to the model's rate and the estimates to R. `--mono` averages the channels. Output: OUT/<track>/<source file
+name>.wav (32-bit float, so nothing clips), each track folder written whole under a temporary name and renamed;
+folders already there are skipped.
 """
 
 from __future__ import annotations
@@ -67,7 +68,7 @@ def main() -> None:
             for path in track.stems.values():  # files keep their names (accompaniment stays accompaniment)
                 audio, rate = read_audio(path, samplerate=None)
                 audio, rate = degrade(audio, rate, args.rate, args.mono)
-                sf.write(partial / f"{Path(path).stem}.wav", audio, rate, subtype="FLOAT")  # float: no clipping of overshoot
+                sf.write(partial / f"{Path(path).stem}.wav", audio, rate, subtype="FLOAT")
             partial.rename(dest)
             written += 1
     except (VocalRemoverError, OSError, RuntimeError) as exc:

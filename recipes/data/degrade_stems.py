@@ -8,7 +8,7 @@ Why: the unseen MIR-1K clips this project is judged on are 16 kHz mono (an 8 kHz
 and a 128 kbit/s MP3 is low-passed near 16 kHz, while almost all full-band training material is wide stereo. Every
 stem is degraded the same way, so the references stay exactly what is in the mixture and `evaluate` /
 `benchmarks/compare_spleeter.py` score how well a model separates such an input. `--rate R` resamples every
-stem to R Hz (soxr, as the tool reads files), which removes everything above R / 2; `evaluate` resamples it back
+stem to R Hz as it is read (the tool's own soxr reader), which removes everything above R / 2; `evaluate` resamples it back
 to the model's rate and the estimates to R. `--mono` averages the channels. Output: OUT/<track>/<source file
 name>.wav (32-bit float, so nothing clips), each track folder written whole under a temporary name and renamed;
 folders already there are skipped.
@@ -21,26 +21,11 @@ import shutil
 import sys
 from pathlib import Path
 
-import numpy as np
 import soundfile as sf
 
 from vocal_remover.audio import read_audio
 from vocal_remover.errors import VocalRemoverError
 from vocal_remover.evaluate import find_tracks
-
-
-def degrade(audio: np.ndarray, rate: int, new_rate: int | None, mono: bool) -> tuple[np.ndarray, int]:
-    """(n, channels) float32 at `rate` -> the same music at `new_rate` (or `rate`), averaged to one channel if
-    `mono`."""
-    from vocal_remover.audio.resampling import Resampler
-
-    if mono:
-        audio = audio.mean(axis=1, keepdims=True)
-    if new_rate and new_rate != rate:
-        resampler = Resampler(rate, new_rate, audio.shape[1])
-        audio = np.concatenate((resampler.process(audio), resampler.process(audio[:0], last=True)))
-        rate = new_rate
-    return audio.astype(np.float32), rate
 
 
 def main() -> None:
@@ -65,11 +50,15 @@ def main() -> None:
             partial = args.output / f".{track.folder.name}.partial"
             shutil.rmtree(partial, ignore_errors=True)
             partial.mkdir()
-            for path in track.stems.values():  # files keep their names (accompaniment stays accompaniment)
-                audio, rate = read_audio(path, samplerate=None)
-                audio, rate = degrade(audio, rate, args.rate, args.mono)
-                sf.write(partial / f"{Path(path).stem}.wav", audio, rate, subtype="FLOAT")
-            partial.rename(dest)
+            try:
+                for path in track.stems.values():  # files keep their names (accompaniment stays accompaniment)
+                    audio, rate = read_audio(path, samplerate=args.rate)  # None: the file's own rate
+                    if args.mono:
+                        audio = audio.mean(axis=1, keepdims=True)
+                    sf.write(partial / f"{Path(path).stem}.wav", audio, rate, subtype="FLOAT")
+                partial.rename(dest)
+            finally:
+                shutil.rmtree(partial, ignore_errors=True)  # nothing half-written stays behind
             written += 1
     except (VocalRemoverError, OSError, RuntimeError) as exc:
         sys.exit(f"Error: {exc}")

@@ -119,22 +119,32 @@ def add_reverb(audio, rate: int, seconds: float, wet_gain: float, seed: int):
     return (audio + wet_gain * wet).astype(audio.dtype)
 
 
+def _zero_phase(audio, rate: int, gain_of):
+    """(channels, n) float audio times the real gain `gain_of(freqs_hz)` in the frequency domain, same shape and dtype.
+    Zero padding of >= 100 ms keeps the response's two tails from wrapping around the crop."""
+    import numpy as np
+
+    n = audio.shape[1]
+    size = 1 << int(np.ceil(np.log2(n + rate // 10)))
+    freqs = np.fft.rfftfreq(size, 1.0 / rate)
+    return np.fft.irfft(np.fft.rfft(audio, size) * gain_of(freqs), size)[:, :n].astype(audio.dtype)
+
+
 def equalise(audio, rate: int, gains_db):
     """(channels, n) float audio through a zero-phase equaliser, same shape and dtype: the gain in dB is `gains_db[k]`
     at EQ_ANCHORS_HZ[k], linear in log-frequency between anchors and held flat outside them (DC keeps the lowest
-    anchor's gain). Filtered in the frequency domain with zero padding, so the response does not wrap around the
-    crop; both channels get the same curve, so stereo placement is kept."""
+    anchor's gain). Both channels get the same curve, so stereo placement is kept."""
     import numpy as np
 
     if len(gains_db) != len(EQ_ANCHORS_HZ):
         raise ValueError(f"equalise needs {len(EQ_ANCHORS_HZ)} gains, got {len(gains_db)}")
-    n = audio.shape[1]
-    size = 1 << int(np.ceil(np.log2(n + rate // 10)))  # >= 100 ms of padding for the response's two tails
-    freqs = np.fft.rfftfreq(size, 1.0 / rate)
-    log_f = np.log(np.maximum(freqs, EQ_ANCHORS_HZ[0]))
-    curve_db = np.interp(log_f, np.log(EQ_ANCHORS_HZ), np.asarray(gains_db, dtype=np.float64))
-    spectrum = np.fft.rfft(audio, size) * (10.0 ** (curve_db / 20.0))
-    return np.fft.irfft(spectrum, size)[:, :n].astype(audio.dtype)
+
+    def gain(freqs):
+        log_f = np.log(np.maximum(freqs, EQ_ANCHORS_HZ[0]))
+        curve_db = np.interp(log_f, np.log(EQ_ANCHORS_HZ), np.asarray(gains_db, dtype=np.float64))
+        return 10.0 ** (curve_db / 20.0)
+
+    return _zero_phase(audio, rate, gain)
 
 
 BAND_LIMIT_TRANSITION = 0.05  # the low-pass falls from 1 to 0 over this fraction of its cutoff (a raised cosine)
@@ -143,15 +153,11 @@ BAND_LIMIT_TRANSITION = 0.05  # the low-pass falls from 1 to 0 over this fractio
 def band_limit(audio, rate: int, cutoff_hz: float):
     """(channels, n) float audio low-passed at `cutoff_hz`, same shape and dtype: a zero-phase filter that passes
     everything below (1 - BAND_LIMIT_TRANSITION) * cutoff and nothing above the cutoff, as resampling to 2 * cutoff
-    does. Frequency domain with zero padding, like `equalise`. A cutoff at or above the Nyquist frequency is a copy."""
+    does. A cutoff at or above the Nyquist frequency is a copy."""
     import numpy as np
 
     if cutoff_hz >= rate / 2:
         return audio.copy()
-    n = audio.shape[1]
-    size = 1 << int(np.ceil(np.log2(n + rate // 10)))
-    freqs = np.fft.rfftfreq(size, 1.0 / rate)
     start = (1.0 - BAND_LIMIT_TRANSITION) * cutoff_hz
-    t = np.clip((freqs - start) / (cutoff_hz - start), 0.0, 1.0)
-    response = 0.5 * (1.0 + np.cos(np.pi * t))
-    return np.fft.irfft(np.fft.rfft(audio, size) * response, size)[:, :n].astype(audio.dtype)
+    return _zero_phase(audio, rate, lambda freqs: 0.5 * (1.0 + np.cos(np.pi * np.clip(
+        (freqs - start) / (cutoff_hz - start), 0.0, 1.0))))

@@ -298,14 +298,13 @@ class SupervisedDataset(_CropDataset):
             cache: AudioCache = p["cache"]
             t = cache.track(p["track"])
             inst, voc = _pair(cache, t, p["start"], self.segment)
+        rate = (p["instrumental"]["cache"] if p["kind"] == "voxaug" else p["cache"]).sample_rate
         if "eq" in p:
-            rate = (p["instrumental"]["cache"] if p["kind"] == "voxaug" else p["cache"]).sample_rate
             if "instrumental" in p["eq"]:
                 inst = equalise(inst, rate, p["eq"]["instrumental"])
             if "vocals" in p["eq"]:
                 voc = equalise(voc, rate, p["eq"]["vocals"])
         if "band_limit" in p:
-            rate = (p["instrumental"]["cache"] if p["kind"] == "voxaug" else p["cache"]).sample_rate
             inst, voc = band_limit(inst, rate, p["band_limit"]), band_limit(voc, rate, p["band_limit"])
         if p["swap"]:
             inst, voc = inst[::-1], voc[::-1]

@@ -46,6 +46,8 @@
 #   recipes/default-model-v2.sh session28_score # its candidates, and how far it moved towards the teacher
 #   recipes/default-model-v2.sh session29 # session 16's recipe with and without a random band limit, bf16, same seed
 #   recipes/default-model-v2.sh session29_score # their candidates, also on musdb7/valid resampled to 16 kHz
+#   recipes/default-model-v2.sh session30 # session 29 again with a new seed (does the band limit's gain hold?)
+#   recipes/default-model-v2.sh session30_score # their candidates, scored as session29_score scores
 #
 # Every session continues from the packaged model (vocal_remover/models/default), so training accumulates
 # across sessions; the packaged model is replaced only when validation improves (see recipes/README.md).
@@ -1145,6 +1147,35 @@ session29_score() {
   evaluate_sets session29 "${m[@]}"
   evaluate_pieces session29 "${m[@]}"
   evaluate_one session29-valid-16k "$WORK/valid-16k" "${m[@]}"
+}
+
+session30() {
+  # Session 30: session 29's two arms again with a new seed (61), so new crops; the same question as session 23 asked of
+  # session 22's equaliser (which did not hold). Fixed before training, as in session 29: candidates each tail mean and
+  # each halfway back, session 14's rule; the band limit holds if b's tail beats c's again on musdb7/valid at 16 kHz and
+  # on the MIR-1K probe (paired vocal means) without losing full band; it becomes a default only if both seeds agree.
+  export OMP_NUM_THREADS=1
+  local opts=(--checkpoint "$HERE/../vocal_remover/models/default" "${VALIDATION[@]}" "${WAVE_COMMON[@]}"
+              --max-minutes "${SESSION_MINUTES:-95}" "${EVAL_PAIRS[@]}" --precision bf16 --data "$CACHE/musdb7-train"
+              --data "$CACHE/eir-train" --data "$CACHE/mir1k" --data "$CACHE/pair-variants"
+              --data-weights 1,0.25,0.035,0.5 --seed 61)
+  $VR finetune "${opts[@]}" --run-dir "$RUNS/s30-c" 2>"$RUNS/s30-c.log" &
+  $VR finetune "${opts[@]}" --augment mixup_prob=0,voxaug_prob=0,band_limit_prob=0.3 --run-dir "$RUNS/s30-b" \
+      2>"$RUNS/s30-b.log" &
+  wait
+}
+
+session30_score() {
+  local packaged="$HERE/../vocal_remover/models/default" arm m=("$HERE/../vocal_remover/models/default")
+  for arm in c b; do
+    $PY "$HERE/average_checkpoints.py" --run "$RUNS/s30-$arm" --tail 0.4 -o "$RUNS/s30-$arm-tail"
+    $PY "$HERE/interpolate_weights.py" "$packaged" "$RUNS/s30-$arm-tail" --alpha 0.5 -o "$RUNS/s30-$arm-half"
+    m+=("$RUNS/s30-$arm-tail" "$RUNS/s30-$arm-half/alpha-0.50")
+  done
+  [[ -d "$WORK/valid-16k" ]] || $PY "$HERE/data/degrade_stems.py" "$SHARED/musdb7/valid" -o "$WORK/valid-16k" --rate 16000
+  evaluate_sets session30 "${m[@]}"
+  evaluate_pieces session30 "${m[@]}"
+  evaluate_one session30-valid-16k "$WORK/valid-16k" "${m[@]}"
 }
 
 "$@"

@@ -429,3 +429,11 @@ def test_degrade_stems_writes_mono_band_limited_copies_that_still_add_up(tmp_pat
     assert again.returncode == 0 and "0 tracks written" in again.stdout and "2 already there" in again.stdout
     nothing = subprocess.run(argv[:5], capture_output=True, text=True, env=ENV, timeout=120)
     assert nothing.returncode == 2 and "nothing to do" in nothing.stderr
+    louder = [*argv[:4], str(tmp_path / "louder"), "--vocals-db", "6"]
+    result = subprocess.run(louder, capture_output=True, text=True, env=ENV, timeout=120)
+    assert result.returncode == 0, result.stderr
+    for stem, gain in (("vocals", 10 ** (6 / 20)), ("accompaniment", 1.0)):  # only the voice is scaled, 6 dB = 2x
+        audio, out_rate = sf.read(tmp_path / "louder" / "a" / f"{stem}.wav", dtype="float32")
+        source, _ = sf.read(tmp_path / "src" / "a" / f"{stem}.flac", dtype="float32")
+        assert out_rate == rate and audio.shape == source.shape
+        np.testing.assert_allclose(audio, gain * source, atol=1e-6)

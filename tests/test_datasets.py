@@ -528,32 +528,3 @@ def test_validation_crops_on_real_musdb(tmp_path):
     item = v[1]
     assert torch.equal(item["mix"], item["instrumental"] + item["vocals"])
     assert float(item["vocals"].abs().max()) > 0.01  # real singing
-
-
-def test_pair_vocal_gain_scales_only_the_voice_of_real_pairs_and_keeps_the_crops(cache):
-    aug = AugmentConfig(voxaug_prob=0.0, mixup_prob=0.0, pair_vocal_gain_prob=0.5, pair_vocal_gain_db=(-3.0, 6.0))
-    ds = SupervisedDataset(cache, W, samples_per_epoch=40, seed=11, augment=aug)
-    plain = SupervisedDataset(cache, W, samples_per_epoch=40, seed=11,
-                              augment=AugmentConfig(voxaug_prob=0.0, mixup_prob=0.0))
-    scaled = 0
-    for i in range(40):
-        p, q = ds.plan(i), plain.plan(i)
-        assert p["kind"] == "pair"
-        gain = p.pop("vocal_gain", None)
-        assert p == q  # drawn last: the same crops and swaps as without it
-        item, reference = ds[i], plain[i]
-        assert torch.equal(item["mix"], item["instrumental"] + item["vocals"])
-        assert torch.equal(item["instrumental"], reference["instrumental"])  # the band is untouched
-        if gain is None:
-            assert torch.equal(item["vocals"], reference["vocals"])
-            continue
-        scaled += 1
-        assert 10 ** (-3 / 20) <= gain <= 10 ** (6 / 20)
-        torch.testing.assert_close(item["vocals"], gain * reference["vocals"], rtol=1e-6, atol=1e-7)
-    assert 8 <= scaled <= 32
-    assert all("vocal_gain" not in plain.plan(i) for i in range(40))  # off (the default) draws nothing
-    remixed = SupervisedDataset(cache, W, samples_per_epoch=40, seed=11,
-                                augment=AugmentConfig(voxaug_prob=1.0, pair_vocal_gain_prob=1.0))
-    assert all("vocal_gain" not in remixed.plan(i) for i in range(40))  # remixes have their own vocal gain
-    with pytest.raises(ValueError):
-        AugmentConfig(pair_vocal_gain_db=(6.0, -3.0))

@@ -2,7 +2,8 @@
 replaces the packaged model: a wrong verdict ships a worse model to every user (or keeps a better one out), so each
 condition is checked on scores built to pass or fail it, and the script is run on a session's saved results.
 recipes/error_parts.py splits a vocal estimate into vocals kept, accompaniment leaked and artefacts, and
-recipes/band_errors.py does it band by band: both checked on estimates built from known parts."""
+recipes/band_errors.py does it band by band: both checked on estimates built from known parts. recipes/degradation_gap.py
+says whether a kind of input widens the gap between two models: checked on results built with known changes."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from vocal_remover.evaluate import ModelReport, TrackScore
 
 sys.path.insert(0, str(REPO / "recipes"))
 from band_errors import BANDS_HZ, band_sums, figures, stft_sdr  # noqa: E402
+from degradation_gap import main as degradation_gap  # noqa: E402
 from error_parts import error_parts  # noqa: E402
 from ship_rule import choice, judge, medians_hold_share  # noqa: E402
 
@@ -88,7 +90,8 @@ def test_session19_saved_results_ship_nothing():
                                      ["band_errors.py", "{missing}", "-m", "default"],
                                      ["band_errors.py", "{missing}"],
                                      ["data/teacher_targets.py", "{missing}", "-o", "{missing}-out"],
-                                     ["data/degrade_stems.py", "{missing}", "-o", "{missing}-out", "--mono"]])
+                                     ["data/degrade_stems.py", "{missing}", "-o", "{missing}-out", "--mono"],
+                                     ["degradation_gap.py", "{missing}.json", "{missing}2.json"]])
 def test_a_missing_input_is_one_line_error(tmp_path, command):
     argv = [str(REPO / "recipes" / command[0])] + [a.format(missing=tmp_path / "nothing") for a in command[1:]]
     result = subprocess.run([sys.executable, *argv], capture_output=True, text=True, env=ENV, timeout=120)
@@ -437,3 +440,36 @@ def test_degrade_stems_writes_mono_band_limited_copies_that_still_add_up(tmp_pat
         source, _ = sf.read(tmp_path / "src" / "a" / f"{stem}.flac", dtype="float32")
         assert out_rate == rate and audio.shape == source.shape
         np.testing.assert_allclose(audio, gain * source, atol=1e-6)
+
+
+def compare_result(path, default: list[float], spleeter: list[float]) -> None:
+    """A compare_spleeter --json result of two models on the same tracks (instrumental = vocals + 4)."""
+    import json
+
+    def model(name, vocals):
+        return {"name": name, "info": {}, "per_track": [
+            {"track": f"t{i}", "seconds": 7.0, "wall_seconds": 1.0, "sdr": {"vocals": v, "instrumental": v + 4}}
+            for i, v in enumerate(vocals)]}
+
+    path.write_text(json.dumps({"models": [model("default", default), model("spleeter 2stems", spleeter)]}))
+
+
+def test_degradation_gap_reports_each_models_paired_change_and_the_gaps(tmp_path, capsys):
+    rng = np.random.default_rng(5)
+    default, spleeter = list(rng.normal(5, 2, 12)), list(rng.normal(7, 2, 12))
+    compare_result(tmp_path / "full.json", default, spleeter)
+    # The band costs the default 0.5 dB on every track and Spleeter nothing: the gap widens by exactly 0.5.
+    compare_result(tmp_path / "16k.json", [v - 0.5 for v in default], spleeter)
+    # Louder vocals raise both by 2 dB: the gap stays.
+    compare_result(tmp_path / "loud.json", [v + 2 for v in default], [v + 2 for v in spleeter])
+    assert degradation_gap([str(tmp_path / f) for f in ("full.json", "16k.json", "loud.json")]) == 0
+    rows = [line.split(" | ") for line in capsys.readouterr().out.splitlines() if line.startswith("| 16k") or
+            line.startswith("| loud")]
+    assert len(rows) == 4  # two copies, two stems
+    gap_before = np.mean(np.array(default) - np.array(spleeter))
+    for row in rows:
+        assert float(row[2]) == pytest.approx(gap_before, abs=0.006)
+    assert rows[0][3] == "-0.50 [-0.50, -0.50]" and rows[0][4] == "-0.50 [-0.50, -0.50]"
+    assert rows[0][5].rstrip(" |") == "+0.00 [+0.00, +0.00]"
+    assert rows[2][3] == "+0.00 [+0.00, +0.00]" and rows[2][4] == "+2.00 [+2.00, +2.00]"
+    assert degradation_gap([str(tmp_path / "full.json"), str(tmp_path / "16k.json"), "--against", "nobody"]) == 1

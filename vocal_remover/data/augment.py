@@ -8,8 +8,7 @@ STFT, which is the same thing (the STFT is linear) and keeps mixture = instrumen
 
 Extras not in the seed, off by default until shown to help on the validation set: vocal polarity
 inversion, a random instrumental gain, random stereo placement (panning) of vocals, a synthetic room on
-remixed vocals, a random equaliser on each stem (real pairs included), a random band limit on the whole example and a
-random level of the voice in real pairs.
+remixed vocals, a random equaliser on each stem (real pairs included) and a random band limit on the whole example.
 """
 
 from __future__ import annotations
@@ -52,12 +51,6 @@ class AugmentConfig:
     # to 16 kHz than on the full band, where Spleeter lost nothing: it had learnt to lean on the highs.
     band_limit_prob: float = 0.0
     band_limit_hz: tuple[float, float] = (4000.0, 16000.0)
-    # A random level of the voice in real pairs (off until it is shown to help): with this probability the vocal stem of a
-    # real pair is scaled by a gain drawn from pair_vocal_gain_db (remixed examples have vocal_gain_db). MUSDB's previews
-    # mix the voice about 4 dB below the band (median), MIR-1K and karaoke recordings level with it; session 30 measured
-    # the packaged model's gap to Spleeter 0.5 dB wider on musdb7/valid with its vocals 4 dB louder (and 4 dB quieter).
-    pair_vocal_gain_prob: float = 0.0
-    pair_vocal_gain_db: tuple[float, float] = (-3.0, 6.0)
     swap_prob: float = 0.5  # L/R swap of the whole example
     identity_prob: float = 0.025  # mixture = instrumental, vocals silent
     mixup_prob: float = 0.5  # blend with a second example: lam * a + (1 - lam) * b for every stem

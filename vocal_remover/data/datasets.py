@@ -259,8 +259,6 @@ class SupervisedDataset(_CropDataset):
         if a.band_limit_prob > 0 and rng.random() < a.band_limit_prob:
             low, high = np.log(a.band_limit_hz)
             p["band_limit"] = float(np.exp(rng.uniform(low, high)))
-        if a.pair_vocal_gain_prob > 0 and p["kind"] == "pair" and rng.random() < a.pair_vocal_gain_prob:
-            p["vocal_gain"] = db_to_gain(rng.uniform(*a.pair_vocal_gain_db))
         return p
 
     def plan(self, index: int) -> dict[str, Any]:
@@ -300,8 +298,6 @@ class SupervisedDataset(_CropDataset):
             cache: AudioCache = p["cache"]
             t = cache.track(p["track"])
             inst, voc = _pair(cache, t, p["start"], self.segment)
-            if "vocal_gain" in p:
-                voc = voc * np.float32(p["vocal_gain"])
         rate = (p["instrumental"]["cache"] if p["kind"] == "voxaug" else p["cache"]).sample_rate
         if "eq" in p:
             if "instrumental" in p["eq"]:

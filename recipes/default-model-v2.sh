@@ -1166,12 +1166,21 @@ session30() {
 }
 
 session30_score() {
+  # Candidates fixed before training ended: each arm's tail mean and it halfway back, as in session 29; and, where
+  # session 29's band-limit tail is kept (RUNS29 [RUNS/../v29]/s29-b-tail), the two band-limit seeds' tails averaged
+  # (s30-bb) and that halfway back: two runs from one start averaged have gained over each run before (sessions 12-20).
   local packaged="$HERE/../vocal_remover/models/default" arm m=("$HERE/../vocal_remover/models/default")
+  local runs29=${RUNS29:-$RUNS/../v29}
   for arm in c b; do
     $PY "$HERE/average_checkpoints.py" --run "$RUNS/s30-$arm" --tail 0.4 -o "$RUNS/s30-$arm-tail"
     $PY "$HERE/interpolate_weights.py" "$packaged" "$RUNS/s30-$arm-tail" --alpha 0.5 -o "$RUNS/s30-$arm-half"
     m+=("$RUNS/s30-$arm-tail" "$RUNS/s30-$arm-half/alpha-0.50")
   done
+  if [[ -d "$runs29/s29-b-tail" ]]; then
+    $PY "$HERE/average_checkpoints.py" "$runs29/s29-b-tail" "$RUNS/s30-b-tail" -o "$RUNS/s30-bb"
+    $PY "$HERE/interpolate_weights.py" "$packaged" "$RUNS/s30-bb" --alpha 0.5 -o "$RUNS/s30-bb-half"
+    m+=("$RUNS/s30-bb" "$RUNS/s30-bb-half/alpha-0.50")
+  fi
   [[ -d "$WORK/valid-16k" ]] || $PY "$HERE/data/degrade_stems.py" "$SHARED/musdb7/valid" -o "$WORK/valid-16k" --rate 16000
   evaluate_sets session30 "${m[@]}"
   evaluate_pieces session30 "${m[@]}"

@@ -3,7 +3,8 @@ replaces the packaged model: a wrong verdict ships a worse model to every user (
 condition is checked on scores built to pass or fail it, and the script is run on a session's saved results.
 recipes/error_parts.py splits a vocal estimate into vocals kept, accompaniment leaked and artefacts, and
 recipes/band_errors.py does it band by band: both checked on estimates built from known parts. recipes/degradation_gap.py
-says whether a kind of input widens the gap between two models: checked on results built with known changes."""
+says whether a kind of input widens the gap between two models: checked on results built with known changes.
+recipes/channel_modes.py's mid-side separation is checked against the same built by hand."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from vocal_remover.evaluate import ModelReport, TrackScore
 
 sys.path.insert(0, str(REPO / "recipes"))
 from band_errors import BANDS_HZ, band_sums, figures, stft_sdr  # noqa: E402
+from channel_modes import MidSideSeparator  # noqa: E402
 from degradation_gap import main as degradation_gap  # noqa: E402
 from error_parts import error_parts  # noqa: E402
 from ship_rule import choice, judge, medians_hold_share  # noqa: E402
@@ -91,7 +93,8 @@ def test_session19_saved_results_ship_nothing():
                                      ["band_errors.py", "{missing}"],
                                      ["data/teacher_targets.py", "{missing}", "-o", "{missing}-out"],
                                      ["data/degrade_stems.py", "{missing}", "-o", "{missing}-out", "--mono"],
-                                     ["degradation_gap.py", "{missing}.json", "{missing}2.json"]])
+                                     ["degradation_gap.py", "{missing}.json", "{missing}2.json"],
+                                     ["channel_modes.py", "{missing}"]])
 def test_a_missing_input_is_one_line_error(tmp_path, command):
     argv = [str(REPO / "recipes" / command[0])] + [a.format(missing=tmp_path / "nothing") for a in command[1:]]
     result = subprocess.run([sys.executable, *argv], capture_output=True, text=True, env=ENV, timeout=120)
@@ -473,3 +476,31 @@ def test_degradation_gap_reports_each_models_paired_change_and_the_gaps(tmp_path
     assert rows[0][5].rstrip(" |") == "+0.00 [+0.00, +0.00]"
     assert rows[2][3] == "+0.00 [+0.00, +0.00]" and rows[2][4] == "+2.00 [+2.00, +2.00]"
     assert degradation_gap([str(tmp_path / "full.json"), str(tmp_path / "16k.json"), "--against", "nobody"]) == 1
+
+
+def test_mid_side_separates_the_mid_and_the_side_as_mono_inputs_and_puts_them_back(real_mix):
+    import soundfile as sf
+    import torch
+
+    from vocal_remover.artifacts import LoadedModel
+    from vocal_remover.model import build_model
+    from vocal_remover.separator import Separator
+
+    torch.manual_seed(0)
+    model = build_model("tiny").eval()
+    loaded = LoadedModel(model=model, config=model.config, metadata={"trained": False})
+    x, _ = sf.read(real_mix, dtype="float32")
+    x = np.ascontiguousarray(x[:3 * 44100])
+    out = MidSideSeparator(loaded, precision="fp32", window=64, swap_channels=False).separate_array(x)
+    assert out["instrumental"].shape == x.shape
+    assert np.abs(out["instrumental"] + out["vocals"] - x).max() < 1e-6  # the stems still sum to the input
+    one = Separator(loaded, precision="fp32", window=64, swap_channels=False)
+    mid, side = 0.5 * (x[:, 0] + x[:, 1]), 0.5 * (x[:, 0] - x[:, 1])
+    inst_mid, inst_side = (one.separate_array(np.stack((c, c), axis=1))["instrumental"].mean(axis=1)
+                           for c in (mid, side))
+    expected = np.stack((inst_mid + inst_side, inst_mid - inst_side), axis=1)
+    assert np.abs(out["instrumental"] - expected).max() < 1e-5
+    assert np.abs(out["instrumental"] - one.separate_array(x)["instrumental"]).max() > 1e-3  # not the one pass
+    mono = np.repeat(x[:, :1], 2, axis=1)  # no side: exactly the one pass
+    assert np.array_equal(MidSideSeparator(loaded, precision="fp32", window=64, swap_channels=False)
+                          .separate_array(mono)["vocals"], one.separate_array(mono)["vocals"])

@@ -1115,38 +1115,54 @@ session28_score() {
   evaluate_one session28-musdb7-train "$SHARED/musdb7/train" "$packaged" "$run-step$last" "$run-tail"
 }
 
+band_limit_arms() {
+  # PREFIX SEED MINUTES: two arms side by side from the packaged model, one thread each, session 16's recipe in bf16
+  # (the machines of sessions 29-30 have native bf16), the same seed (the same crops step for step; the band limit is
+  # drawn last): PREFIX-c, the control; PREFIX-b, plus a band limit on 30% of examples, cutoff log-uniform in 4-16 kHz
+  export OMP_NUM_THREADS=1
+  local opts=(--checkpoint "$HERE/../vocal_remover/models/default" "${VALIDATION[@]}" "${WAVE_COMMON[@]}"
+              --max-minutes "$3" "${EVAL_PAIRS[@]}" --precision bf16 --data "$CACHE/musdb7-train"
+              --data "$CACHE/eir-train" --data "$CACHE/mir1k" --data "$CACHE/pair-variants"
+              --data-weights 1,0.25,0.035,0.5 --seed "$2")
+  $VR finetune "${opts[@]}" --run-dir "$RUNS/$1-c" 2>"$RUNS/$1-c.log" &
+  $VR finetune "${opts[@]}" --augment mixup_prob=0,voxaug_prob=0,band_limit_prob=0.3 --run-dir "$RUNS/$1-b" \
+      2>"$RUNS/$1-b.log" &
+  wait
+}
+
+band_limit_candidates() {
+  # PREFIX: each arm's tail mean (last 40%) and it halfway back to the packaged model, appended to CANDIDATES
+  local arm packaged="$HERE/../vocal_remover/models/default"
+  for arm in c b; do
+    $PY "$HERE/average_checkpoints.py" --run "$RUNS/$1-$arm" --tail 0.4 -o "$RUNS/$1-$arm-tail"
+    $PY "$HERE/interpolate_weights.py" "$packaged" "$RUNS/$1-$arm-tail" --alpha 0.5 -o "$RUNS/$1-$arm-half"
+    CANDIDATES+=("$RUNS/$1-$arm-tail" "$RUNS/$1-$arm-half/alpha-0.50")
+  done
+}
+
+score_band_limit() {
+  # NAME: evaluate the packaged model and CANDIDATES as every session does, and on musdb7/valid resampled to 16 kHz
+  [[ -d "$WORK/valid-16k" ]] || $PY "$HERE/data/degrade_stems.py" "$SHARED/musdb7/valid" -o "$WORK/valid-16k" --rate 16000
+  local m=("$HERE/../vocal_remover/models/default" "${CANDIDATES[@]}")
+  evaluate_sets "$1" "${m[@]}"
+  evaluate_pieces "$1" "${m[@]}"
+  evaluate_one "$1-valid-16k" "$WORK/valid-16k" "${m[@]}"
+}
+
 session29() {
   # Session 29. Measured first (benchmarks/compare_spleeter.py, recipes/results/session29-degraded-*): the packaged
   # model loses 0.52 dB of vocals when musdb7/valid is resampled to 16 kHz (an 8 kHz band, as MIR-1K and many real files
   # have), Spleeter nothing; on the MIR-1K probe it is 3.8 dB behind Spleeter against 1.75 on MUSDB. It leans on the
-  # highs. Two arms side by side from the packaged model, one thread each, session 16's recipe in bf16 (this machine
-  # has native bf16), the same seed (the same crops step for step; the band limit is drawn last):
-  #   c  control
-  #   b  + a band limit on 30% of examples, cutoff log-uniform in 4-16 kHz (augment band_limit_prob=0.3)
+  # highs. Control against a random band limit (band_limit_arms).
   # Fixed before training: candidates each tail mean and each halfway back; session 14's rule; b's hypothesis holds if
   # b's tail beats c's on musdb7/valid at 16 kHz and on the MIR-1K probe (paired vocal means) without losing full band.
-  export OMP_NUM_THREADS=1
-  local opts=(--checkpoint "$HERE/../vocal_remover/models/default" "${VALIDATION[@]}" "${WAVE_COMMON[@]}"
-              --max-minutes "${SESSION_MINUTES:-100}" "${EVAL_PAIRS[@]}" --precision bf16 --data "$CACHE/musdb7-train"
-              --data "$CACHE/eir-train" --data "$CACHE/mir1k" --data "$CACHE/pair-variants"
-              --data-weights 1,0.25,0.035,0.5 --seed 60)
-  $VR finetune "${opts[@]}" --run-dir "$RUNS/s29-c" 2>"$RUNS/s29-c.log" &
-  $VR finetune "${opts[@]}" --augment mixup_prob=0,voxaug_prob=0,band_limit_prob=0.3 --run-dir "$RUNS/s29-b" \
-      2>"$RUNS/s29-b.log" &
-  wait
+  band_limit_arms s29 60 "${SESSION_MINUTES:-100}"
 }
 
 session29_score() {
-  local packaged="$HERE/../vocal_remover/models/default" arm m=("$HERE/../vocal_remover/models/default")
-  for arm in c b; do
-    $PY "$HERE/average_checkpoints.py" --run "$RUNS/s29-$arm" --tail 0.4 -o "$RUNS/s29-$arm-tail"
-    $PY "$HERE/interpolate_weights.py" "$packaged" "$RUNS/s29-$arm-tail" --alpha 0.5 -o "$RUNS/s29-$arm-half"
-    m+=("$RUNS/s29-$arm-tail" "$RUNS/s29-$arm-half/alpha-0.50")
-  done
-  [[ -d "$WORK/valid-16k" ]] || $PY "$HERE/data/degrade_stems.py" "$SHARED/musdb7/valid" -o "$WORK/valid-16k" --rate 16000
-  evaluate_sets session29 "${m[@]}"
-  evaluate_pieces session29 "${m[@]}"
-  evaluate_one session29-valid-16k "$WORK/valid-16k" "${m[@]}"
+  CANDIDATES=()
+  band_limit_candidates s29
+  score_band_limit session29
 }
 
 session30() {
@@ -1154,37 +1170,22 @@ session30() {
   # session 22's equaliser (which did not hold). Fixed before training, as in session 29: candidates each tail mean and
   # each halfway back, session 14's rule; the band limit holds if b's tail beats c's again on musdb7/valid at 16 kHz and
   # on the MIR-1K probe (paired vocal means) without losing full band; it becomes a default only if both seeds agree.
-  export OMP_NUM_THREADS=1
-  local opts=(--checkpoint "$HERE/../vocal_remover/models/default" "${VALIDATION[@]}" "${WAVE_COMMON[@]}"
-              --max-minutes "${SESSION_MINUTES:-95}" "${EVAL_PAIRS[@]}" --precision bf16 --data "$CACHE/musdb7-train"
-              --data "$CACHE/eir-train" --data "$CACHE/mir1k" --data "$CACHE/pair-variants"
-              --data-weights 1,0.25,0.035,0.5 --seed 61)
-  $VR finetune "${opts[@]}" --run-dir "$RUNS/s30-c" 2>"$RUNS/s30-c.log" &
-  $VR finetune "${opts[@]}" --augment mixup_prob=0,voxaug_prob=0,band_limit_prob=0.3 --run-dir "$RUNS/s30-b" \
-      2>"$RUNS/s30-b.log" &
-  wait
+  band_limit_arms s30 61 "${SESSION_MINUTES:-95}"
 }
 
 session30_score() {
-  # Candidates fixed before training ended: each arm's tail mean and it halfway back, as in session 29; and, where
-  # session 29's band-limit tail is kept (RUNS29 [RUNS/../v29]/s29-b-tail), the two band-limit seeds' tails averaged
-  # (s30-bb) and that halfway back: two runs from one start averaged have gained over each run before (sessions 12-20).
-  local packaged="$HERE/../vocal_remover/models/default" arm m=("$HERE/../vocal_remover/models/default")
-  local runs29=${RUNS29:-$RUNS/../v29}
-  for arm in c b; do
-    $PY "$HERE/average_checkpoints.py" --run "$RUNS/s30-$arm" --tail 0.4 -o "$RUNS/s30-$arm-tail"
-    $PY "$HERE/interpolate_weights.py" "$packaged" "$RUNS/s30-$arm-tail" --alpha 0.5 -o "$RUNS/s30-$arm-half"
-    m+=("$RUNS/s30-$arm-tail" "$RUNS/s30-$arm-half/alpha-0.50")
-  done
+  # Candidates fixed before training ended: as in session 29; and, where session 29's band-limit tail is kept
+  # (RUNS29 [RUNS/../v29]/s29-b-tail), the two band-limit seeds' tails averaged (s30-bb) and that halfway back: two runs
+  # from one start averaged have gained over each run before (sessions 12-20).
+  local packaged="$HERE/../vocal_remover/models/default" runs29=${RUNS29:-$RUNS/../v29}
+  CANDIDATES=()
+  band_limit_candidates s30
   if [[ -d "$runs29/s29-b-tail" ]]; then
     $PY "$HERE/average_checkpoints.py" "$runs29/s29-b-tail" "$RUNS/s30-b-tail" -o "$RUNS/s30-bb"
     $PY "$HERE/interpolate_weights.py" "$packaged" "$RUNS/s30-bb" --alpha 0.5 -o "$RUNS/s30-bb-half"
-    m+=("$RUNS/s30-bb" "$RUNS/s30-bb-half/alpha-0.50")
+    CANDIDATES+=("$RUNS/s30-bb" "$RUNS/s30-bb-half/alpha-0.50")
   fi
-  [[ -d "$WORK/valid-16k" ]] || $PY "$HERE/data/degrade_stems.py" "$SHARED/musdb7/valid" -o "$WORK/valid-16k" --rate 16000
-  evaluate_sets session30 "${m[@]}"
-  evaluate_pieces session30 "${m[@]}"
-  evaluate_one session30-valid-16k "$WORK/valid-16k" "${m[@]}"
+  score_band_limit session30
 }
 
 "$@"

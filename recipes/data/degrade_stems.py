@@ -1,5 +1,5 @@
 """Write copies of stems folders as the music users also bring: mono, band-limited by a low sample rate, or with the
-vocals mixed louder.
+voice mixed louder or quieter.
 
     python recipes/data/degrade_stems.py ../shared/data/musdb7/valid -o data/valid-mono --mono
     python recipes/data/degrade_stems.py ../shared/data/musdb7/valid -o data/valid-16k --rate 16000

@@ -16,7 +16,8 @@
 # on the GPU: librosa is not on that machine), two per MUSDB preview and staged EIR song, and trains on MUSDB, EIR,
 # the staged MIR-1K clips and the variants at the CPU recipe's weights (1, 0.25, 3 x 0.035 for a third of the
 # clips, 0.5). Suggested for the next lent GPU (session 17's note): VARIANTS=1 LR=5e-5 EXTRA=--eval-mode
-# AUGMENT=mixup_prob=0,voxaug_prob=0, as the CPU recipe trains.
+# AUGMENT=mixup_prob=0,voxaug_prob=0, as the CPU recipe trains, with band_limit_prob=0.3 added (sessions 29-30: +0.21 and
+# +0.12 dB at 16 kHz, +0.07 and +0.06 on MUSDB against the same crops without it).
 #
 # then score them against the packaged model here, as every session does (recipes/README.md, "Ship procedure").
 # Five of the six training EIR songs fit beside the wheels (2.Lithium, the largest, stays behind); MIR-1K does not

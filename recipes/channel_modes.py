@@ -28,6 +28,9 @@ from vocal_remover import evaluate as ev
 from vocal_remover.errors import VocalRemoverError
 from vocal_remover.separator import Separator
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from paired_results import mean_with_interval  # noqa: E402
+
 
 class MidSideSeparator(Separator):
     """A Separator that separates each window's mid and side as two mono inputs and puts them back."""
@@ -70,8 +73,7 @@ def main(argv: list[str] | None = None) -> int:
         row = f"| {report.name} | {s['vocals']['median']:.2f} / {s['vocals']['mean']:.2f} | " \
               f"{s['instrumental']['median']:.2f} / {s['instrumental']['mean']:.2f} |"
         for paired in ev.paired_comparison(reports[0], report).values():
-            low, high = paired["mean_difference_95"] or (float("nan"), float("nan"))
-            row += f" {paired['mean_difference']:+.2f} [{low:+.2f}, {high:+.2f}] ({paired['better']} better) |"
+            row += f" {mean_with_interval(paired)} ({paired['better']} better) |"
         print(row)
     if args.json:
         args.json.write_text(json.dumps({"data": str(args.data), "model": args.model,

@@ -22,7 +22,7 @@ from pathlib import Path
 from vocal_remover.evaluate import STEMS, ModelReport, TrackScore, paired_comparison
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from paired_results import reports_from_json  # noqa: E402
+from paired_results import mean_with_interval, reports_from_json  # noqa: E402
 
 
 def pick(reports: list[ModelReport], prefix: str, path: Path) -> ModelReport:
@@ -39,11 +39,6 @@ def gap_report(model: ModelReport, against: ModelReport) -> ModelReport:
     return ModelReport(f"{model.name} - {against.name}", {}, [
         TrackScore(t.track, t.seconds, t.wall_seconds, {s: t.sdr[s] - theirs[t.track].sdr[s] for s in STEMS})
         for t in model.tracks if t.track in theirs])
-
-
-def describe(paired: dict) -> str:
-    low, high = paired["mean_difference_95"] or (float("nan"), float("nan"))
-    return f"{paired['mean_difference']:+.2f} [{low:+.2f}, {high:+.2f}]"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -63,18 +58,18 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     ref_model, ref_against = loaded[args.reference]
     ref_gap = gap_report(ref_model, ref_against)
+    gap_before = ref_gap.stats()
     print(f"paired mean change from {args.reference.name}, dB [bootstrap 95%]; gap = {ref_model.name} - "
           f"{ref_against.name}")
-    print("| input | stem | gap before | gap change | " + ref_model.name + " change | " + ref_against.name + " change |")
+    print(f"| input | stem | gap before | gap change | {ref_model.name} change | {ref_against.name} change |")
     print("|---|---|---|---|---|---|")
     for path in args.degraded:
         model, against = loaded[path]
         changes = [paired_comparison(ref_gap, gap_report(model, against)), paired_comparison(ref_model, model),
                    paired_comparison(ref_against, against)]
         for stem in STEMS:
-            before = sum(t.sdr[stem] for t in ref_gap.tracks) / len(ref_gap.tracks)
-            print(f"| {path.name} | {stem} | {before:+.2f} | "
-                  + " | ".join(describe(c[stem]) for c in changes) + " |")
+            print(f"| {path.name} | {stem} | {gap_before[stem]['mean']:+.2f} | "
+                  + " | ".join(mean_with_interval(c[stem]) for c in changes) + " |")
     return 0
 
 

@@ -18,6 +18,12 @@ from pathlib import Path
 from vocal_remover.evaluate import ModelReport, TrackScore, paired_comparison
 
 
+def mean_with_interval(paired_stem: dict) -> str:
+    """One stem of `paired_comparison` as "+0.12 [+0.06, +0.18]": the mean difference and its bootstrap 95% interval."""
+    low, high = paired_stem["mean_difference_95"] or (float("nan"), float("nan"))
+    return f"{paired_stem['mean_difference']:+.2f} [{low:+.2f}, {high:+.2f}]"
+
+
 def reports_from_json(result: dict) -> list[ModelReport]:
     return [ModelReport(m["name"], m.get("info") or {},
                         [TrackScore(t["track"], t["seconds"], t["wall_seconds"],

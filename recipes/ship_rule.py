@@ -31,7 +31,7 @@ import numpy as np
 from vocal_remover.evaluate import ModelReport, paired_comparison
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from paired_results import reports_from_json  # noqa: E402
+from paired_results import mean_with_interval, reports_from_json  # noqa: E402
 
 SETS = ("valid", "eir-valid", "mir1k-probe", "eir-valid-pieces")
 
@@ -46,11 +46,6 @@ class Verdict:
     @property
     def passes(self) -> bool:
         return all(self.conditions)
-
-
-def _interval(s: dict) -> str:
-    low, high = s["mean_difference_95"] or (float("nan"), float("nan"))
-    return f"{s['mean_difference']:+.2f} [{low:+.2f}, {high:+.2f}]"
 
 
 def medians_hold_share(base: ModelReport, other: ModelReport, clips: int, draws: int = 20000,
@@ -88,12 +83,13 @@ def judge(musdb: list[ModelReport], pieces: list[ModelReport], mir: list[ModelRe
             f"{musdb[i].name}",
             f"  musdb7/valid medians {stats['vocals']['median']:.2f} / {stats['instrumental']['median']:.2f} "
             f"(packaged {base['vocals']['median']:.2f} / {base['instrumental']['median']:.2f}), "
-            f"paired vocals {_interval(paired)}; both medians hold in "
+            f"paired vocals {mean_with_interval(paired)}; both medians hold in "
             f"{medians_hold_share(musdb[0], musdb[i], len(musdb[0].tracks)):.0%} of {len(musdb[0].tracks)}-clip and "
             f"{medians_hold_share(musdb[0], musdb[i], 50):.0%} of 50-clip redraws",
-            f"  7.Francium pieces: vocals {_interval(by_piece['vocals'])}, "
-            f"instrumental {_interval(by_piece['instrumental'])}",
-            f"  MIR-1K probe: median {mir[i].stats()['vocals']['median']:.2f}, paired vocals {_interval(on_mir)}",
+            f"  7.Francium pieces: vocals {mean_with_interval(by_piece['vocals'])}, "
+            f"instrumental {mean_with_interval(by_piece['instrumental'])}",
+            f"  MIR-1K probe: median {mir[i].stats()['vocals']['median']:.2f}, "
+            f"paired vocals {mean_with_interval(on_mir)}",
         ]
         if francium is not None:
             whole = francium[i].stats()

@@ -48,6 +48,7 @@
 #   recipes/default-model-v2.sh session29_score # their candidates, also on musdb7/valid resampled to 16 kHz
 #   recipes/default-model-v2.sh session30 # session 29 again with a new seed (does the band limit's gain hold?)
 #   recipes/default-model-v2.sh session30_score # their candidates, scored as session29_score scores
+#   recipes/default-model-v2.sh session31_soup # sessions 29-30's four tails averaged, scored as session30_score scores
 #
 # Every session continues from the packaged model (vocal_remover/models/default), so training accumulates
 # across sessions; the packaged model is replaced only when validation improves (see recipes/README.md).
@@ -1186,6 +1187,20 @@ session30_score() {
     CANDIDATES+=("$RUNS/s30-bb" "$RUNS/s30-bb-half/alpha-0.50")
   fi
   score_band_limit session30
+}
+
+
+session31_soup() {
+  # Session 31, no training: sessions 29 and 30 left four runs from the packaged model (two seeds x control / band
+  # limit), each tail above this model on paired MUSDB vocals (+0.05 to +0.16) but each losing Actions, the median
+  # clip. Fixed before scoring: candidates the four tails averaged (s31-soup4) and that halfway back to the packaged
+  # model; session 14's rule. RUNS29 [RUNS/../v29], RUNS30 [RUNS/../v30] hold the tails session*_score wrote.
+  local packaged="$HERE/../vocal_remover/models/default" r29=${RUNS29:-$RUNS/../v29} r30=${RUNS30:-$RUNS/../v30}
+  $PY "$HERE/average_checkpoints.py" "$r29/s29-c-tail" "$r29/s29-b-tail" "$r30/s30-c-tail" "$r30/s30-b-tail" \
+      -o "$RUNS/s31-soup4"
+  $PY "$HERE/interpolate_weights.py" "$packaged" "$RUNS/s31-soup4" --alpha 0.5 -o "$RUNS/s31-soup4-half"
+  CANDIDATES=("$RUNS/s31-soup4" "$RUNS/s31-soup4-half/alpha-0.50")
+  score_band_limit session31
 }
 
 "$@"

@@ -49,6 +49,7 @@
 #   recipes/default-model-v2.sh session30 # session 29 again with a new seed (does the band limit's gain hold?)
 #   recipes/default-model-v2.sh session30_score # their candidates, scored as session29_score scores
 #   recipes/default-model-v2.sh session31_soup # sessions 29-30's four tails averaged, scored as session30_score scores
+#   recipes/default-model-v2.sh session31_fit # memorisation probe: 4, 16 and 80 MUSDB previews alone at lr 1e-3
 #
 # Every session continues from the packaged model (vocal_remover/models/default), so training accumulates
 # across sessions; the packaged model is replaced only when validation improves (see recipes/README.md).
@@ -1201,6 +1202,35 @@ session31_soup() {
   $PY "$HERE/interpolate_weights.py" "$packaged" "$RUNS/s31-soup4" --alpha 0.5 -o "$RUNS/s31-soup4-half"
   CANDIDATES=("$RUNS/s31-soup4" "$RUNS/s31-soup4-half/alpha-0.50")
   score_band_limit session31
+}
+
+
+session31_fit() {
+  # Session 31's memorisation probe: can the network fit a set when it trains on nothing else? From the packaged
+  # model, MUSDB previews only (4 clips, 16 clips that include those 4, all 80), no augmentation, eval mode, 300 steps
+  # of 4 crops at lr 1e-3 (10x the recipes' lr), then each set's own clips and musdb7/valid scored against the
+  # packaged model. Sessions 24-27 found the fit of the full mix flat at lr 1e-4: this asks whether the network can
+  # move at all, and how its room shrinks as the set grows.
+  local n src dir packaged="$HERE/../vocal_remover/models/default"
+  local -A pick=([4]='NR % 10 == 1 && NR <= 40' [16]='NR % 5 == 1')  # clips 1, 11, 21, 31; every fifth from 1
+  for n in 4 16; do
+    dir="$WORK/fit$n"; mkdir -p "$dir"
+    ls "$SHARED/musdb7/train" | awk "${pick[$n]}" | while read -r t; do ln -sfn "$SHARED/musdb7/train/$t" "$dir/$t"; done
+    [[ -d "$CACHE/fit$n" ]] || $VR cache "$dir" -o "$CACHE/fit$n" -q
+  done
+  for n in 4 16 80; do
+    src="$CACHE/fit$n"; [[ $n == 80 ]] && src="$CACHE/musdb7-train"
+    OMP_NUM_THREADS=2 $VR finetune --checkpoint "$packaged" --data "$src" --val-data "$CACHE/musdb7-valid" \
+        --run-dir "$RUNS/fit$n-lr1e-3" --eval-mode --batch-size 4 --accum 1 --cropsizes 256 --steps 300 --warmup 10 \
+        --lr 1e-3 --precision bf16 --sdr-weight 1e-3 --sdr-floor 1e-2 --val-every 100 --checkpoint-every 100 \
+        --keep-last 5 --augment mixup_prob=0,voxaug_prob=0,swap_prob=0,identity_prob=0 --seed 1 --progress json \
+        2>"$RUNS/fit$n.log"
+    $VR export "$RUNS/fit$n-lr1e-3/checkpoints/last.pt" --fp16 --overwrite -o "$RUNS/fit$n-last"
+    dir="$WORK/fit$n"; [[ $n == 80 ]] && dir="$SHARED/musdb7/train"
+    evaluate_one "session31-fit$n-own" "$dir" "$packaged" "$RUNS/fit$n-last"
+    evaluate_one "session31-fit$n-valid" "$SHARED/musdb7/valid" "$packaged" "$RUNS/fit$n-last"
+  done
+  evaluate_pieces session31-fit80 "$packaged" "$RUNS/fit80-last"
 }
 
 "$@"

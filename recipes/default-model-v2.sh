@@ -1190,7 +1190,6 @@ session30_score() {
   score_band_limit session30
 }
 
-
 session31_soup() {
   # Session 31, no training: sessions 29 and 30 left four runs from the packaged model (two seeds x control / band
   # limit), each tail above this model on paired MUSDB vocals (+0.05 to +0.16) but each losing Actions, the median
@@ -1203,7 +1202,6 @@ session31_soup() {
   CANDIDATES=("$RUNS/s31-soup4" "$RUNS/s31-soup4-half/alpha-0.50")
   score_band_limit session31
 }
-
 
 session31_fit() {
   # Session 31's memorisation probe: can the network fit a set when it trains on nothing else? From the packaged

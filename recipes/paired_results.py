@@ -19,9 +19,13 @@ from vocal_remover.evaluate import ModelReport, TrackScore, paired_comparison
 
 
 def mean_with_interval(paired_stem: dict) -> str:
-    """One stem of `paired_comparison` as "+0.12 [+0.06, +0.18]": the mean difference and its bootstrap 95% interval."""
-    low, high = paired_stem["mean_difference_95"] or (float("nan"), float("nan"))
-    return f"{paired_stem['mean_difference']:+.2f} [{low:+.2f}, {high:+.2f}]"
+    """One stem of `paired_comparison` as "+0.12 [+0.06, +0.18]": the mean difference and its bootstrap 95% interval
+    (just the mean where there are too few tracks for an interval, "-" where there are none)."""
+    if paired_stem["mean_difference"] is None:
+        return "-"
+    interval = paired_stem["mean_difference_95"]
+    ci = f" [{interval[0]:+.2f}, {interval[1]:+.2f}]" if interval else ""
+    return f"{paired_stem['mean_difference']:+.2f}{ci}"
 
 
 def reports_from_json(result: dict) -> list[ModelReport]:
@@ -56,10 +60,8 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             cells = []
             for stem, s in paired_comparison(base, report).items():
-                interval = s["mean_difference_95"]
-                ci = f" [{interval[0]:+.2f}, {interval[1]:+.2f}]" if interval else ""
                 p = "-" if s["sign_test_p"] is None else f"{s['sign_test_p']:.2f}"
-                cells.append(f"{stem} {s['mean_difference']:+.2f}{ci}, better on {s['better']}/{s['tracks']}, p {p}")
+                cells.append(f"{stem} {mean_with_interval(s)}, better on {s['better']}/{s['tracks']}, p {p}")
             print(f"  {report.name}: " + "; ".join(cells))
     return 0
 

@@ -159,5 +159,8 @@ def band_limit(audio, rate: int, cutoff_hz: float):
     if cutoff_hz >= rate / 2:
         return audio.copy()
     start = (1.0 - BAND_LIMIT_TRANSITION) * cutoff_hz
-    return _zero_phase(audio, rate, lambda freqs: 0.5 * (1.0 + np.cos(np.pi * np.clip(
-        (freqs - start) / (cutoff_hz - start), 0.0, 1.0))))
+
+    def gain(freqs):  # 1 below `start`, a raised-cosine fall to 0 at the cutoff
+        return 0.5 * (1.0 + np.cos(np.pi * np.clip((freqs - start) / (cutoff_hz - start), 0.0, 1.0)))
+
+    return _zero_phase(audio, rate, gain)

@@ -294,11 +294,12 @@ class SupervisedDataset(_CropDataset):
             voc = np.zeros_like(inst)
             for v in p["vocals"]:
                 voc += self._render_vocal(v)
+            rate = i["cache"].sample_rate
         else:
             cache: AudioCache = p["cache"]
             t = cache.track(p["track"])
             inst, voc = _pair(cache, t, p["start"], self.segment)
-        rate = (p["instrumental"]["cache"] if p["kind"] == "voxaug" else p["cache"]).sample_rate
+            rate = cache.sample_rate
         if "eq" in p:
             if "instrumental" in p["eq"]:
                 inst = equalise(inst, rate, p["eq"]["instrumental"])

@@ -1231,4 +1231,39 @@ session31_fit() {
   evaluate_pieces session31-fit80 "$packaged" "$RUNS/fit80-last"
 }
 
+session32() {
+  # Session 32: session 31's probe moved the fit of the 80 MUSDB previews by +0.69 dB in 300 steps of 4 crops at lr
+  # 1e-3, where the recipes' 32 crops a step at lr 1e-4 left the fit of their mix flat for sessions 24-27; trained on
+  # MUSDB alone it lost the held-out EIR song. Here the probe's regime (4 crops a step, no accumulation) on the full
+  # mix: session 16's recipe with sessions 29-30's band limit, two arms from the packaged model, one thread each, the
+  # same seed: s32-h at lr 1e-3, s32-m at lr 3e-4.
+  # Fixed before training: candidates each tail mean and each halfway back; session 14's rule. The regime holds if a
+  # tail fits the training previews better than the packaged model (paired, interval clear of zero) and does not
+  # lose the held-out EIR song's pieces.
+  export OMP_NUM_THREADS=1
+  local opts=(--checkpoint "$HERE/../vocal_remover/models/default" "${VALIDATION[@]}" "${WAVE_COMMON[@]}"
+              --max-minutes "${SESSION_MINUTES:-90}" "${EVAL_PAIRS[@]}" --precision bf16 --accum 1 --warmup 30
+              --val-every 400 --checkpoint-every 100 --keep-last 40
+              --augment mixup_prob=0,voxaug_prob=0,band_limit_prob=0.3 --data "$CACHE/musdb7-train"
+              --data "$CACHE/eir-train" --data "$CACHE/mir1k" --data "$CACHE/pair-variants"
+              --data-weights 1,0.25,0.035,0.5 --seed 70)
+  $VR finetune "${opts[@]}" --lr 1e-3 --run-dir "$RUNS/s32-h" 2>"$RUNS/s32-h.log" &
+  $VR finetune "${opts[@]}" --lr 3e-4 --run-dir "$RUNS/s32-m" 2>"$RUNS/s32-m.log" &
+  wait
+}
+
+session32_score() {
+  # Candidates fixed before training ended: each arm's tail mean and it halfway back (band_limit_candidates' shape);
+  # scored as sessions 29-31 were, and on the 80 training previews (the fit) for the packaged model and both tails.
+  local arm packaged="$HERE/../vocal_remover/models/default"
+  CANDIDATES=()
+  for arm in h m; do
+    $PY "$HERE/average_checkpoints.py" --run "$RUNS/s32-$arm" --tail 0.4 -o "$RUNS/s32-$arm-tail"
+    $PY "$HERE/interpolate_weights.py" "$packaged" "$RUNS/s32-$arm-tail" --alpha 0.5 -o "$RUNS/s32-$arm-half"
+    CANDIDATES+=("$RUNS/s32-$arm-tail" "$RUNS/s32-$arm-half/alpha-0.50")
+  done
+  score_band_limit session32
+  evaluate_one session32-train "$SHARED/musdb7/train" "$packaged" "$RUNS/s32-h-tail" "$RUNS/s32-m-tail"
+}
+
 "$@"

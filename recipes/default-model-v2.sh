@@ -1252,18 +1252,33 @@ session32() {
   wait
 }
 
+session32_low() {
+  # Session 32's third arm, started once s32-h had collapsed (its mask saturated between steps 100 and 200, so its
+  # gradient was exactly 0 from step 133 on; stopped at step 443 and not scored): session32's recipe and seed at the
+  # recipes' lr (1e-4) with 4 crops a step, so 8x the updates of sessions 29-30's band-limit arms at the same lr, on the
+  # core s32-h had, for the minutes left beside s32-m.
+  export OMP_NUM_THREADS=1
+  local opts=(--checkpoint "$HERE/../vocal_remover/models/default" "${VALIDATION[@]}" "${WAVE_COMMON[@]}"
+              --max-minutes "${SESSION_MINUTES:-60}" "${EVAL_PAIRS[@]}" --precision bf16 --accum 1 --warmup 30
+              --val-every 400 --checkpoint-every 100 --keep-last 40
+              --augment mixup_prob=0,voxaug_prob=0,band_limit_prob=0.3 --data "$CACHE/musdb7-train"
+              --data "$CACHE/eir-train" --data "$CACHE/mir1k" --data "$CACHE/pair-variants"
+              --data-weights 1,0.25,0.035,0.5 --seed 70)
+  $VR finetune "${opts[@]}" --lr 1e-4 --run-dir "$RUNS/s32-l" 2>"$RUNS/s32-l.log"
+}
+
 session32_score() {
-  # Candidates fixed before training ended: each arm's tail mean and it halfway back (band_limit_candidates' shape);
-  # scored as sessions 29-31 were, and on the 80 training previews (the fit) for the packaged model and both tails.
+  # Candidates fixed before training ended: each live arm's (s32-m, s32-l) tail mean and it halfway back; scored as
+  # sessions 29-31 were, and on the 80 training previews (the fit) for the packaged model and both tails.
   local arm packaged="$HERE/../vocal_remover/models/default"
   CANDIDATES=()
-  for arm in h m; do
+  for arm in m l; do
     $PY "$HERE/average_checkpoints.py" --run "$RUNS/s32-$arm" --tail 0.4 -o "$RUNS/s32-$arm-tail"
     $PY "$HERE/interpolate_weights.py" "$packaged" "$RUNS/s32-$arm-tail" --alpha 0.5 -o "$RUNS/s32-$arm-half"
     CANDIDATES+=("$RUNS/s32-$arm-tail" "$RUNS/s32-$arm-half/alpha-0.50")
   done
   score_band_limit session32
-  evaluate_one session32-train "$SHARED/musdb7/train" "$packaged" "$RUNS/s32-h-tail" "$RUNS/s32-m-tail"
+  evaluate_one session32-train "$SHARED/musdb7/train" "$packaged" "$RUNS/s32-m-tail" "$RUNS/s32-l-tail"
 }
 
 "$@"

@@ -407,6 +407,45 @@ def test_ctrl_c_or_sigterm_saves_a_checkpoint_to_resume_from(stems_dir, tmp_path
     assert train_steps(run_dir) == list(range(1, saved["step"] + 2))
 
 
+def test_a_run_whose_gradient_vanished_stops_with_a_one_line_error(stems_dir, tmp_path):
+    """A mask saturated everywhere (the output layer's bias at +100: the sigmoid is exactly 1, its slope exactly 0)
+    passes no gradient to any weight. The run stops after COLLAPSE_STEPS such steps with a one-line error that says
+    what to do, instead of spending its budget; a healthy start with the same settings is not stopped."""
+    import json
+
+    from vocal_remover.train.checkpoint import save_checkpoint
+    from vocal_remover.train.loop import COLLAPSE_STEPS
+
+    Trainer(_config(stems_dir, tmp_path / "start", steps=1)).run()
+    state = load_checkpoint(tmp_path / "start" / "checkpoints" / "last.pt")
+    (bias,) = [k for k in state["model"] if k.endswith("out.bias")]
+    saturated = dict(state, model={**state["model"], bias: torch.full_like(state["model"][bias], 100.0)})
+    save_checkpoint(saturated, tmp_path / "saturated.pt")
+
+    def args(start, run_dir):
+        return ["finetune", "--checkpoint", str(start), "--data", str(stems_dir), "--cropsizes", "32",
+                "--batch-size", "2", "--warmup", "1", "--samples-per-epoch", "8", "--val-every", "0",
+                "--checkpoint-every", "20", "--device", "cpu", "--precision", "fp32",
+                "--steps", str(COLLAPSE_STEPS + 20), "--lr", "1e-3", "--run-dir", str(run_dir), "-q"]
+
+    run_dir = tmp_path / "dead"
+    r = cli(*args(tmp_path / "saturated.pt", run_dir))
+    assert r.exit_code == 1 and r.stderr.count("\n") == 1, r.output
+    assert "exactly 0 since step 1" in r.stderr and "lower --lr" in r.stderr and "Traceback" not in r.output
+    assert train_steps(run_dir) == list(range(1, COLLAPSE_STEPS + 1))
+    records = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    assert records[-1]["kind"] == "collapsed" and records[-1]["since_step"] == 1
+    grads = [r["grad_norm"] for r in records if r["kind"] == "train"]
+    assert grads == [0.0] * COLLAPSE_STEPS
+    # The checkpoints saved while it was dead stay (they are what the run was); none is saved at the stop.
+    assert load_checkpoint(run_dir / "checkpoints" / "last.pt")["step"] == 40
+
+    healthy = tmp_path / "healthy"
+    r = cli(*args(tmp_path / "start" / "checkpoints" / "last.pt", healthy))
+    assert r.exit_code == 0, r.output
+    assert train_steps(healthy)[-1] == COLLAPSE_STEPS + 20
+
+
 def test_a_run_folder_in_use_is_refused_unless_overwritten(stems_dir, tmp_path):
     run_dir = tmp_path / "run"
     assert cli(*tiny_args(stems_dir, run_dir, "--steps", "2", "-q")).exit_code == 0
@@ -609,9 +648,6 @@ def test_two_validation_sets_and_augment_overrides_via_the_cli(stems_dir, tmp_pa
 def test_a_run_folder_deleted_under_a_live_run_is_a_one_line_error(stems_dir, tmp_path):
     import shutil
 
-    from typer.testing import CliRunner
-
-    from vocal_remover.cli import app
     from vocal_remover.errors import ConfigError
 
     run = tmp_path / "gone"

@@ -29,3 +29,7 @@ class ConfigError(VocalRemoverError):
 
 class DataError(VocalRemoverError):
     """A dataset or dataset cache is unusable (bad layout, missing or corrupt shard, no tracks)."""
+
+
+class TrainingError(VocalRemoverError):
+    """A run cannot usefully go on: its network has stopped learning."""

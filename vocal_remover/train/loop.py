@@ -3,7 +3,8 @@
 Read top to bottom: set up (device, DDP, data, model, optimizer, schedule, objective), maybe resume,
 then per optimizer step: pick the curriculum stage, run `accum` micro-batches (DDP syncs gradients
 only on the last), skip the step on every rank if any loss is not finite, clip, step, let the
-objective take its turn (the adversarial one trains its discriminator), log; validate and checkpoint
+objective take its turn (the adversarial one trains its discriminator), log, stop once the gradient
+has been exactly 0 for COLLAPSE_STEPS steps (the network can no longer learn); validate and checkpoint
 every N steps (rank 0 writes). A checkpoint holds everything that decides the future (weights,
 optimizer, schedule, scaler, RNG states, the objective's own state, epoch and position in it), so a
 run resumed from it ends with the same weights as one that never stopped.
@@ -27,7 +28,7 @@ from torch.utils.data import DataLoader
 from vocal_remover import __version__
 from vocal_remover.atomic import write_json_atomic
 from vocal_remover.device import resolve_device, resolve_precision
-from vocal_remover.errors import ConfigError
+from vocal_remover.errors import ConfigError, TrainingError
 from vocal_remover.model import ModelConfig, build_model, count_parameters
 from vocal_remover.train import distributed
 from vocal_remover.train.adversarial import AdversarialObjective
@@ -42,6 +43,10 @@ from vocal_remover.train.validation import Validation
 CALIBRATION_STEPS = 20  # timed steps (after 5 warm-up ones) that fix the total of a --steps 0 run
 CALIBRATION_RESERVE = 0.1  # of the time left, kept for validations and checkpoints (not in calibration steps)
 REPLAN_RESERVE = 0.05  # re-planning at checkpoints: their step time includes them; kept for the final validation
+# Optimizer steps in a row with a gradient of exactly 0 after which a run stops: the mask's logits have run beyond
+# where the sigmoid's slope underflows, so no loss can move any weight again (session 32: lr 1e-3 on the default
+# model did this within 200 steps, then spent 300 more without learning; a time-budgeted run would spend them all).
+COLLAPSE_STEPS = 50
 
 
 @dataclass
@@ -162,6 +167,7 @@ class Trainer:
         self.epoch = 0
         self.consumed = 0  # items of this rank's shard of the current epoch already used
         self.skipped_steps = 0
+        self.dead_steps = 0  # optimizer steps in a row whose gradient was exactly 0 (COLLAPSE_STEPS)
         self.best: dict[str, Any] | None = None
         if resume:
             self._resume()
@@ -392,6 +398,18 @@ class Trainer:
         self.log.write(record)
         self.callback(TrainEvent("step", self.step, cfg.steps, record))
 
+    def _collapsed(self) -> None:
+        """Stop a run whose gradient has been exactly 0 for COLLAPSE_STEPS steps. Its weights are not saved (they
+        cannot learn again); the checkpoints from before the collapse stay."""
+        first = self.step - self.dead_steps + 1
+        self.log.write({"kind": "collapsed", "step": self.step, "since_step": first})
+        self.log.close()
+        earlier = f", from the start or from a checkpoint saved before step {first}" if first > 1 else ""
+        raise TrainingError(f"--run-dir {self.run_dir}",
+                            f"the gradient has been exactly 0 since step {first}: the network's mask has saturated "
+                            f"and it cannot learn again; start again with a lower --lr (this run's peak: "
+                            f"{self.cfg.lr:g}){earlier}")
+
     def _is_better(self, metrics: dict[str, float]) -> bool:
         assert self.validation is not None
         score, key = self.validation.score(metrics)
@@ -451,6 +469,10 @@ class Trainer:
                 cfg, plan_mark = self._replan(plan_mark, now, now - started)
             if result is not None and (self.step % cfg.log_every == 0 or self.step == cfg.steps):
                 self._log_step(result, stage, wait, step_time, (now - started) / max(1, self.step - first_step))
+            if result is not None:
+                self.dead_steps = self.dead_steps + 1 if result.grad_norm == 0.0 else 0
+                if distributed.any_true(self.dead_steps >= COLLAPSE_STEPS, self.dist, self.device):
+                    self._collapsed()
             if cfg.max_minutes:  # every rank must agree to stop at the same step
                 out_of_time = distributed.any_true(now - started > 60 * cfg.max_minutes, self.dist, self.device)
             if distributed.any_true(bool(stop), self.dist, self.device):  # Ctrl-C / SIGTERM on any rank

@@ -1231,40 +1231,37 @@ session31_fit() {
   evaluate_pieces session31-fit80 "$packaged" "$RUNS/fit80-last"
 }
 
+small_steps_arm() {
+  # NAME LR MINUTES: session 32's regime, from the packaged model: session 16's data mix with sessions 29-30's band
+  # limit (30% of examples), eval mode, bf16, 4 crops a step with no accumulation, seed 70, as RUNS/NAME
+  $VR finetune --checkpoint "$HERE/../vocal_remover/models/default" "${VALIDATION[@]}" "${WAVE_COMMON[@]}" \
+      --max-minutes "$3" "${EVAL_PAIRS[@]}" --precision bf16 --accum 1 --warmup 30 --val-every 400 \
+      --checkpoint-every 100 --keep-last 40 --augment mixup_prob=0,voxaug_prob=0,band_limit_prob=0.3 \
+      --data "$CACHE/musdb7-train" --data "$CACHE/eir-train" --data "$CACHE/mir1k" --data "$CACHE/pair-variants" \
+      --data-weights 1,0.25,0.035,0.5 --seed 70 --lr "$2" --run-dir "$RUNS/$1" 2>"$RUNS/$1.log"
+}
+
 session32() {
   # Session 32: session 31's probe moved the fit of the 80 MUSDB previews by +0.69 dB in 300 steps of 4 crops at lr
   # 1e-3, where the recipes' 32 crops a step at lr 1e-4 left the fit of their mix flat for sessions 24-27; trained on
   # MUSDB alone it lost the held-out EIR song. Here the probe's regime (4 crops a step, no accumulation) on the full
-  # mix: session 16's recipe with sessions 29-30's band limit, two arms from the packaged model, one thread each, the
-  # same seed: s32-h at lr 1e-3, s32-m at lr 3e-4.
+  # mix, two arms side by side, one thread each, the same seed: s32-h at lr 1e-3, s32-m at lr 3e-4.
   # Fixed before training: candidates each tail mean and each halfway back; session 14's rule. The regime holds if a
   # tail fits the training previews better than the packaged model (paired, interval clear of zero) and does not
   # lose the held-out EIR song's pieces.
   export OMP_NUM_THREADS=1
-  local opts=(--checkpoint "$HERE/../vocal_remover/models/default" "${VALIDATION[@]}" "${WAVE_COMMON[@]}"
-              --max-minutes "${SESSION_MINUTES:-90}" "${EVAL_PAIRS[@]}" --precision bf16 --accum 1 --warmup 30
-              --val-every 400 --checkpoint-every 100 --keep-last 40
-              --augment mixup_prob=0,voxaug_prob=0,band_limit_prob=0.3 --data "$CACHE/musdb7-train"
-              --data "$CACHE/eir-train" --data "$CACHE/mir1k" --data "$CACHE/pair-variants"
-              --data-weights 1,0.25,0.035,0.5 --seed 70)
-  $VR finetune "${opts[@]}" --lr 1e-3 --run-dir "$RUNS/s32-h" 2>"$RUNS/s32-h.log" &
-  $VR finetune "${opts[@]}" --lr 3e-4 --run-dir "$RUNS/s32-m" 2>"$RUNS/s32-m.log" &
+  small_steps_arm s32-h 1e-3 "${SESSION_MINUTES:-90}" &
+  small_steps_arm s32-m 3e-4 "${SESSION_MINUTES:-90}" &
   wait
 }
 
 session32_low() {
   # Session 32's third arm, started once s32-h had collapsed (its mask saturated between steps 100 and 200, so its
-  # gradient was exactly 0 from step 133 on; stopped at step 443 and not scored): session32's recipe and seed at the
-  # recipes' lr (1e-4) with 4 crops a step, so 8x the updates of sessions 29-30's band-limit arms at the same lr, on the
-  # core s32-h had, for the minutes left beside s32-m.
+  # gradient was exactly 0 from step 133 on; stopped at step 443 and not scored): the same regime at the recipes' lr
+  # (1e-4), so 8x the updates of sessions 29-30's band-limit arms at that lr, on the core s32-h had, for the minutes
+  # left beside s32-m.
   export OMP_NUM_THREADS=1
-  local opts=(--checkpoint "$HERE/../vocal_remover/models/default" "${VALIDATION[@]}" "${WAVE_COMMON[@]}"
-              --max-minutes "${SESSION_MINUTES:-60}" "${EVAL_PAIRS[@]}" --precision bf16 --accum 1 --warmup 30
-              --val-every 400 --checkpoint-every 100 --keep-last 40
-              --augment mixup_prob=0,voxaug_prob=0,band_limit_prob=0.3 --data "$CACHE/musdb7-train"
-              --data "$CACHE/eir-train" --data "$CACHE/mir1k" --data "$CACHE/pair-variants"
-              --data-weights 1,0.25,0.035,0.5 --seed 70)
-  $VR finetune "${opts[@]}" --lr 1e-4 --run-dir "$RUNS/s32-l" 2>"$RUNS/s32-l.log"
+  small_steps_arm s32-l 1e-4 "${SESSION_MINUTES:-60}"
 }
 
 session32_score() {

@@ -1256,8 +1256,9 @@ session32() {
 }
 
 session32_low() {
-  # Session 32's third arm, started once s32-h had collapsed (its mask saturated between steps 100 and 200, so its
-  # gradient was exactly 0 from step 133 on; stopped at step 443 and not scored): the same regime at the recipes' lr
+  # Session 32's third arm, started once s32-h had collapsed (its mask saturated between steps 100 and 200: its
+  # gradient was exactly 0 on 308 of its 311 steps from step 133 on; stopped at step 443 and not scored; the loop now
+  # stops such a run itself, at step 182 here): the same regime at the recipes' lr
   # (1e-4), so 8x the updates of sessions 29-30's band-limit arms at that lr, on the core s32-h had, for the minutes
   # left beside s32-m.
   export OMP_NUM_THREADS=1

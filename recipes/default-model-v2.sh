@@ -1232,13 +1232,13 @@ session31_fit() {
 }
 
 small_steps_arm() {
-  # NAME LR MINUTES: session 32's regime, from the packaged model: session 16's data mix with sessions 29-30's band
-  # limit (30% of examples), eval mode, bf16, 4 crops a step with no accumulation, seed 70, as RUNS/NAME
+  # NAME LR MINUTES [SEED]: session 32's regime, from the packaged model: session 16's data mix with sessions 29-30's
+  # band limit (30% of examples), eval mode, bf16, 4 crops a step with no accumulation, seed SEED [70], as RUNS/NAME
   $VR finetune --checkpoint "$HERE/../vocal_remover/models/default" "${VALIDATION[@]}" "${WAVE_COMMON[@]}" \
       --max-minutes "$3" "${EVAL_PAIRS[@]}" --precision bf16 --accum 1 --warmup 30 --val-every 400 \
       --checkpoint-every 100 --keep-last 40 --augment mixup_prob=0,voxaug_prob=0,band_limit_prob=0.3 \
       --data "$CACHE/musdb7-train" --data "$CACHE/eir-train" --data "$CACHE/mir1k" --data "$CACHE/pair-variants" \
-      --data-weights 1,0.25,0.035,0.5 --seed 70 --lr "$2" --run-dir "$RUNS/$1" 2>"$RUNS/$1.log"
+      --data-weights 1,0.25,0.035,0.5 --seed "${4:-70}" --lr "$2" --run-dir "$RUNS/$1" 2>"$RUNS/$1.log"
 }
 
 session32() {
@@ -1263,6 +1263,24 @@ session32_low() {
   # left beside s32-m.
   export OMP_NUM_THREADS=1
   small_steps_arm s32-l 1e-4 "${SESSION_MINUTES:-60}"
+}
+
+session32_seed2() {
+  # After shipping s32-l halfway back: the regime again from that model (the new packaged one) with a new seed (71),
+  # lr 1e-4 and 2e-4, side by side, one thread each, for the minutes the session had left; then scored as session32.
+  # Fixed before training: candidates each tail mean and each halfway back; session 14's rule.
+  export OMP_NUM_THREADS=1
+  small_steps_arm s32b-l 1e-4 "${SESSION_MINUTES:-30}" 71 &
+  small_steps_arm s32b-k 2e-4 "${SESSION_MINUTES:-30}" 71 &
+  wait
+  local arm packaged="$HERE/../vocal_remover/models/default"
+  CANDIDATES=()
+  for arm in l k; do
+    $PY "$HERE/average_checkpoints.py" --run "$RUNS/s32b-$arm" --tail 0.4 -o "$RUNS/s32b-$arm-tail"
+    $PY "$HERE/interpolate_weights.py" "$packaged" "$RUNS/s32b-$arm-tail" --alpha 0.5 -o "$RUNS/s32b-$arm-half"
+    CANDIDATES+=("$RUNS/s32b-$arm-tail" "$RUNS/s32b-$arm-half/alpha-0.50")
+  done
+  score_band_limit session32b
 }
 
 session32_score() {

@@ -1133,12 +1133,16 @@ band_limit_arms() {
 }
 
 band_limit_candidates() {
-  # PREFIX: each arm's tail mean (last 40%) and it halfway back to the packaged model, appended to CANDIDATES
-  local arm packaged="$HERE/../vocal_remover/models/default"
-  for arm in c b; do
-    $PY "$HERE/average_checkpoints.py" --run "$RUNS/$1-$arm" --tail 0.4 -o "$RUNS/$1-$arm-tail"
-    $PY "$HERE/interpolate_weights.py" "$packaged" "$RUNS/$1-$arm-tail" --alpha 0.5 -o "$RUNS/$1-$arm-half"
-    CANDIDATES+=("$RUNS/$1-$arm-tail" "$RUNS/$1-$arm-half/alpha-0.50")
+  # PREFIX [ARM...]: each arm's (c and b when none are named) tail mean (last 40%) and it halfway back to the packaged
+  # model, appended to CANDIDATES
+  local arm packaged="$HERE/../vocal_remover/models/default" prefix=$1
+  shift
+  local arms=("$@")
+  [[ ${#arms[@]} -gt 0 ]] || arms=(c b)
+  for arm in "${arms[@]}"; do
+    $PY "$HERE/average_checkpoints.py" --run "$RUNS/$prefix-$arm" --tail 0.4 -o "$RUNS/$prefix-$arm-tail"
+    $PY "$HERE/interpolate_weights.py" "$packaged" "$RUNS/$prefix-$arm-tail" --alpha 0.5 -o "$RUNS/$prefix-$arm-half"
+    CANDIDATES+=("$RUNS/$prefix-$arm-tail" "$RUNS/$prefix-$arm-half/alpha-0.50")
   done
 }
 
@@ -1273,26 +1277,17 @@ session32_seed2() {
   small_steps_arm s32b-l 1e-4 "${SESSION_MINUTES:-30}" 71 &
   small_steps_arm s32b-k 2e-4 "${SESSION_MINUTES:-30}" 71 &
   wait
-  local arm packaged="$HERE/../vocal_remover/models/default"
   CANDIDATES=()
-  for arm in l k; do
-    $PY "$HERE/average_checkpoints.py" --run "$RUNS/s32b-$arm" --tail 0.4 -o "$RUNS/s32b-$arm-tail"
-    $PY "$HERE/interpolate_weights.py" "$packaged" "$RUNS/s32b-$arm-tail" --alpha 0.5 -o "$RUNS/s32b-$arm-half"
-    CANDIDATES+=("$RUNS/s32b-$arm-tail" "$RUNS/s32b-$arm-half/alpha-0.50")
-  done
+  band_limit_candidates s32b l k
   score_band_limit session32b
 }
 
 session32_score() {
   # Candidates fixed before training ended: each live arm's (s32-m, s32-l) tail mean and it halfway back; scored as
   # sessions 29-31 were, and on the 80 training previews (the fit) for the packaged model and both tails.
-  local arm packaged="$HERE/../vocal_remover/models/default"
+  local packaged="$HERE/../vocal_remover/models/default"
   CANDIDATES=()
-  for arm in m l; do
-    $PY "$HERE/average_checkpoints.py" --run "$RUNS/s32-$arm" --tail 0.4 -o "$RUNS/s32-$arm-tail"
-    $PY "$HERE/interpolate_weights.py" "$packaged" "$RUNS/s32-$arm-tail" --alpha 0.5 -o "$RUNS/s32-$arm-half"
-    CANDIDATES+=("$RUNS/s32-$arm-tail" "$RUNS/s32-$arm-half/alpha-0.50")
-  done
+  band_limit_candidates s32 m l
   score_band_limit session32
   evaluate_one session32-train "$SHARED/musdb7/train" "$packaged" "$RUNS/s32-m-tail" "$RUNS/s32-l-tail"
 }

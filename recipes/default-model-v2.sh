@@ -1292,4 +1292,28 @@ session32_score() {
   evaluate_one session32-train "$SHARED/musdb7/train" "$packaged" "$RUNS/s32-m-tail" "$RUNS/s32-l-tail"
 }
 
+session33() {
+  # Session 33: session 32's regime at full length from its shipped model (s32-l halfway back), where the second round
+  # (~400 steps a run, with a CI beside it) lost the held-out EIR song's instrumental pieces. Two seeds (80, 81) at lr
+  # 1e-4, side by side, one thread each, nothing else on the machine, for SESSION_MINUTES [95] (~1,900 steps each).
+  # Fixed before training: candidates each tail mean and it halfway back, and the two tails averaged (two seeds from
+  # one start averaged have gained over each before, sessions 12-20) and that halfway back; session 14's rule.
+  export OMP_NUM_THREADS=1
+  small_steps_arm s33-a 1e-4 "${SESSION_MINUTES:-95}" 80 &
+  small_steps_arm s33-b 1e-4 "${SESSION_MINUTES:-95}" 81 &
+  wait
+  session33_score
+}
+
+session33_score() {
+  local packaged="$HERE/../vocal_remover/models/default"
+  CANDIDATES=()
+  band_limit_candidates s33 a b
+  $PY "$HERE/average_checkpoints.py" "$RUNS/s33-a-tail" "$RUNS/s33-b-tail" -o "$RUNS/s33-ab"
+  $PY "$HERE/interpolate_weights.py" "$packaged" "$RUNS/s33-ab" --alpha 0.5 -o "$RUNS/s33-ab-half"
+  CANDIDATES+=("$RUNS/s33-ab" "$RUNS/s33-ab-half/alpha-0.50")
+  score_band_limit session33
+  evaluate_one session33-train "$SHARED/musdb7/train" "$packaged" "$RUNS/s33-ab"
+}
+
 "$@"

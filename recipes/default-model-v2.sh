@@ -1316,4 +1316,34 @@ session33_score() {
   evaluate_one session33-train "$SHARED/musdb7/train" "$packaged" "$RUNS/s33-ab"
 }
 
+session33_room() {
+  # Added after session33 was scored (nothing passed: it raised the fit of what it trains on and left held-out MUSDB
+  # level): a pilot of new voices in the small-step regime. session33's arm b (seed 81's settings, lr 1e-4, 4 crops a
+  # step, band limit 0.3) plus session 19's room recipe: ssvd's solo singing (weight 2 among the pools) remixed over
+  # other tracks' accompaniments on 15% of crops, with a synthetic room on 70% and panning on half of the remixed
+  # vocals; seed 82, both threads, SESSION_MINUTES [30]. Needs CACHE/ssvd. Fixed before training: its tail mean and
+  # that halfway back, against the packaged model and s33-b's checkpoints at the same steps averaged (the control).
+  local packaged="$HERE/../vocal_remover/models/default"
+  OMP_NUM_THREADS=2 $VR finetune --checkpoint "$packaged" "${VALIDATION[@]}" "${WAVE_COMMON[@]}" \
+      --max-minutes "${SESSION_MINUTES:-30}" "${EVAL_PAIRS[@]}" --precision bf16 --accum 1 --warmup 30 \
+      --val-every 400 --checkpoint-every 100 --keep-last 40 \
+      --augment mixup_prob=0,voxaug_prob=0.15,vocal_pan_prob=0.5,vocal_reverb_prob=0.7,band_limit_prob=0.3 \
+      --data "$CACHE/musdb7-train" --data "$CACHE/eir-train" --data "$CACHE/mir1k" --data "$CACHE/pair-variants" \
+      --data "$CACHE/ssvd" --data-weights 1,0.25,0.035,0.5,2 --seed 82 --lr 1e-4 --run-dir "$RUNS/s33-r" \
+      2>"$RUNS/s33-r.log"
+  $PY "$HERE/average_checkpoints.py" --run "$RUNS/s33-r" --tail 0.4 -o "$RUNS/s33-r-tail"
+  $PY "$HERE/interpolate_weights.py" "$packaged" "$RUNS/s33-r-tail" --alpha 0.5 -o "$RUNS/s33-r-half"
+  # the control: s33-b's checkpoints over the steps of s33-r's tail (from 60% of its last step on)
+  local last first k f ckpts=()
+  last=$(ls "$RUNS/s33-r/checkpoints" | sed -n 's/^step-0*\([0-9][0-9]*\)\.pt$/\1/p' | sort -n | tail -1)
+  first=$(( last * 3 / 5 ))
+  for f in "$RUNS"/s33-b/checkpoints/step-*.pt; do
+    k=$(basename "$f" .pt); k=$((10#${k#step-}))
+    (( k >= first && k <= last )) && ckpts+=("$f")
+  done
+  $PY "$HERE/average_checkpoints.py" "${ckpts[@]}" -o "$RUNS/s33-b-same-steps"
+  CANDIDATES=("$RUNS/s33-b-same-steps" "$RUNS/s33-r-tail" "$RUNS/s33-r-half/alpha-0.50")
+  score_band_limit session33-room
+}
+
 "$@"

@@ -97,7 +97,7 @@ class Separator:
     engine: "auto" (onnxruntime where a model folder's network would run in fp32 on the CPU, else
     torch; an in-memory `LoadedModel` stays torch), "torch" or "onnx" (see `vocal_remover.backends`).
     swap_channels: every window is also separated with left and right swapped and the two masks are averaged
-    (+0.12 dB on held-out MUSDB clips; skipped where both channels are equal, e.g. mono files). None (auto): on
+    (+0.09 dB on held-out MUSDB clips; skipped where both channels are equal, e.g. mono files). None (auto): on
     for a GPU or MPS, where it costs about 1.2x the time, off on the CPU, where it costs about 1.8x and would take
     the 3-minute song from ~1.7x faster than Spleeter on two cores to about level (docs/benchmarks.md).
     shifts: N passes over window grids at random offsets (up to 0.5 s, seeded by `seed`: the same

@@ -1236,13 +1236,14 @@ session31_fit() {
 }
 
 small_steps_arm() {
-  # NAME LR MINUTES [SEED]: session 32's regime, from the packaged model: session 16's data mix with sessions 29-30's
-  # band limit (30% of examples), eval mode, bf16, 4 crops a step with no accumulation, seed SEED [70], as RUNS/NAME
+  # NAME LR MINUTES [SEED [OPTION...]]: session 32's regime, from the packaged model: session 16's data mix with
+  # sessions 29-30's band limit (30% of examples), eval mode, bf16, 4 crops a step with no accumulation, seed SEED [70],
+  # as RUNS/NAME; OPTIONs are added last (a repeated --augment or --data-weights replaces the one here)
   $VR finetune --checkpoint "$HERE/../vocal_remover/models/default" "${VALIDATION[@]}" "${WAVE_COMMON[@]}" \
       --max-minutes "$3" "${EVAL_PAIRS[@]}" --precision bf16 --accum 1 --warmup 30 --val-every 400 \
       --checkpoint-every 100 --keep-last 40 --augment mixup_prob=0,voxaug_prob=0,band_limit_prob=0.3 \
       --data "$CACHE/musdb7-train" --data "$CACHE/eir-train" --data "$CACHE/mir1k" --data "$CACHE/pair-variants" \
-      --data-weights 1,0.25,0.035,0.5 --seed "${4:-70}" --lr "$2" --run-dir "$RUNS/$1" 2>"$RUNS/$1.log"
+      --data-weights 1,0.25,0.035,0.5 --seed "${4:-70}" --lr "$2" --run-dir "$RUNS/$1" "${@:5}" 2>"$RUNS/$1.log"
 }
 
 session32() {
@@ -1324,13 +1325,9 @@ session33_room() {
   # vocals; seed 82, both threads, SESSION_MINUTES [30]. Needs CACHE/ssvd. Fixed before training: its tail mean and
   # that halfway back, against the packaged model and s33-b's checkpoints at the same steps averaged (the control).
   local packaged="$HERE/../vocal_remover/models/default"
-  OMP_NUM_THREADS=2 $VR finetune --checkpoint "$packaged" "${VALIDATION[@]}" "${WAVE_COMMON[@]}" \
-      --max-minutes "${SESSION_MINUTES:-30}" "${EVAL_PAIRS[@]}" --precision bf16 --accum 1 --warmup 30 \
-      --val-every 400 --checkpoint-every 100 --keep-last 40 \
-      --augment mixup_prob=0,voxaug_prob=0.15,vocal_pan_prob=0.5,vocal_reverb_prob=0.7,band_limit_prob=0.3 \
-      --data "$CACHE/musdb7-train" --data "$CACHE/eir-train" --data "$CACHE/mir1k" --data "$CACHE/pair-variants" \
-      --data "$CACHE/ssvd" --data-weights 1,0.25,0.035,0.5,2 --seed 82 --lr 1e-4 --run-dir "$RUNS/s33-r" \
-      2>"$RUNS/s33-r.log"
+  OMP_NUM_THREADS=2 small_steps_arm s33-r 1e-4 "${SESSION_MINUTES:-30}" 82 --data "$CACHE/ssvd" \
+      --data-weights 1,0.25,0.035,0.5,2 \
+      --augment mixup_prob=0,voxaug_prob=0.15,vocal_pan_prob=0.5,vocal_reverb_prob=0.7,band_limit_prob=0.3
   $PY "$HERE/average_checkpoints.py" --run "$RUNS/s33-r" --tail 0.4 -o "$RUNS/s33-r-tail"
   $PY "$HERE/interpolate_weights.py" "$packaged" "$RUNS/s33-r-tail" --alpha 0.5 -o "$RUNS/s33-r-half"
   # the control: s33-b's checkpoints over the steps of s33-r's tail (from 60% of its last step on)

@@ -1343,4 +1343,28 @@ session33_room() {
   score_band_limit session33-room
 }
 
+session34() {
+  # Session 34: session33_room's pilot (new voices in the small-step regime: +0.14 on held-out MUSDB vocals against
+  # the same steps without them, but -0.9 on the EIR song's instrumental pieces: lead instruments taken for voices) at
+  # full length, two arms side by side, one thread each, the same seed (83: the same crops, gains and remixes step for
+  # step; only which examples lose their vocals differs): s34-r, the pilot's settings (identity examples, a crop's
+  # accompaniment with silent vocals, on the default 2.5%); s34-i, identity examples on 10%, to teach what is not a
+  # voice. SESSION_MINUTES [90]. Needs CACHE/ssvd.
+  # Fixed before training: candidates each tail mean and it halfway back; session 14's rule. Identity examples hold if
+  # s34-i's tail keeps more of the EIR pieces' instrumental than s34-r's (paired against the packaged model).
+  export OMP_NUM_THREADS=1
+  local room=(--data "$CACHE/ssvd" --data-weights 1,0.25,0.035,0.5,2)
+  local aug=mixup_prob=0,voxaug_prob=0.15,vocal_pan_prob=0.5,vocal_reverb_prob=0.7,band_limit_prob=0.3
+  small_steps_arm s34-r 1e-4 "${SESSION_MINUTES:-90}" 83 "${room[@]}" --augment "$aug" &
+  small_steps_arm s34-i 1e-4 "${SESSION_MINUTES:-90}" 83 "${room[@]}" --augment "$aug,identity_prob=0.1" &
+  wait
+  session34_score
+}
+
+session34_score() {
+  CANDIDATES=()
+  band_limit_candidates s34 r i
+  score_band_limit session34
+}
+
 "$@"

@@ -1246,6 +1246,11 @@ small_steps_arm() {
       --data-weights 1,0.25,0.035,0.5 --seed "${4:-70}" --lr "$2" --run-dir "$RUNS/$1" "${@:5}" 2>"$RUNS/$1.log"
 }
 
+# small_steps_arm's options for session 19's room recipe (sessions 33-34): ssvd's solo singing (weight 2 among the
+# pools) remixed on 15% of crops, a synthetic room on 70% and panning on half of those vocals; the band limit kept
+ROOM_VOICES=(--data "$CACHE/ssvd" --data-weights 1,0.25,0.035,0.5,2)
+ROOM_AUGMENT=mixup_prob=0,voxaug_prob=0.15,vocal_pan_prob=0.5,vocal_reverb_prob=0.7,band_limit_prob=0.3
+
 session32() {
   # Session 32: session 31's probe moved the fit of the 80 MUSDB previews by +0.69 dB in 300 steps of 4 crops at lr
   # 1e-3, where the recipes' 32 crops a step at lr 1e-4 left the fit of their mix flat for sessions 24-27; trained on
@@ -1325,9 +1330,7 @@ session33_room() {
   # vocals; seed 82, both threads, SESSION_MINUTES [30]. Needs CACHE/ssvd. Fixed before training: its tail mean and
   # that halfway back, against the packaged model and s33-b's checkpoints at the same steps averaged (the control).
   local packaged="$HERE/../vocal_remover/models/default"
-  OMP_NUM_THREADS=2 small_steps_arm s33-r 1e-4 "${SESSION_MINUTES:-30}" 82 --data "$CACHE/ssvd" \
-      --data-weights 1,0.25,0.035,0.5,2 \
-      --augment mixup_prob=0,voxaug_prob=0.15,vocal_pan_prob=0.5,vocal_reverb_prob=0.7,band_limit_prob=0.3
+  OMP_NUM_THREADS=2 small_steps_arm s33-r 1e-4 "${SESSION_MINUTES:-30}" 82 "${ROOM_VOICES[@]}" --augment "$ROOM_AUGMENT"
   $PY "$HERE/average_checkpoints.py" --run "$RUNS/s33-r" --tail 0.4 -o "$RUNS/s33-r-tail"
   $PY "$HERE/interpolate_weights.py" "$packaged" "$RUNS/s33-r-tail" --alpha 0.5 -o "$RUNS/s33-r-half"
   # the control: s33-b's checkpoints over the steps of s33-r's tail (from 60% of its last step on)
@@ -1353,10 +1356,9 @@ session34() {
   # Fixed before training: candidates each tail mean and it halfway back; session 14's rule. Identity examples hold if
   # s34-i's tail keeps more of the EIR pieces' instrumental than s34-r's (paired against the packaged model).
   export OMP_NUM_THREADS=1
-  local room=(--data "$CACHE/ssvd" --data-weights 1,0.25,0.035,0.5,2)
-  local aug=mixup_prob=0,voxaug_prob=0.15,vocal_pan_prob=0.5,vocal_reverb_prob=0.7,band_limit_prob=0.3
-  small_steps_arm s34-r 1e-4 "${SESSION_MINUTES:-90}" 83 "${room[@]}" --augment "$aug" &
-  small_steps_arm s34-i 1e-4 "${SESSION_MINUTES:-90}" 83 "${room[@]}" --augment "$aug,identity_prob=0.1" &
+  small_steps_arm s34-r 1e-4 "${SESSION_MINUTES:-90}" 83 "${ROOM_VOICES[@]}" --augment "$ROOM_AUGMENT" &
+  small_steps_arm s34-i 1e-4 "${SESSION_MINUTES:-90}" 83 "${ROOM_VOICES[@]}" \
+      --augment "$ROOM_AUGMENT,identity_prob=0.1" &
   wait
   session34_score
 }
@@ -1374,9 +1376,8 @@ session34_seed2() {
   # Fixed before training: its tail mean and it halfway back, the two seeds' tails averaged (s34-rr) and that halfway
   # back; session 14's rule.
   local packaged="$HERE/../vocal_remover/models/default"
-  OMP_NUM_THREADS=2 small_steps_arm s34-r2 1e-4 "${SESSION_MINUTES:-40}" 84 --data "$CACHE/ssvd" \
-      --data-weights 1,0.25,0.035,0.5,2 \
-      --augment mixup_prob=0,voxaug_prob=0.15,vocal_pan_prob=0.5,vocal_reverb_prob=0.7,band_limit_prob=0.3
+  OMP_NUM_THREADS=2 small_steps_arm s34-r2 1e-4 "${SESSION_MINUTES:-40}" 84 "${ROOM_VOICES[@]}" \
+      --augment "$ROOM_AUGMENT"
   CANDIDATES=()
   band_limit_candidates s34 r2
   $PY "$HERE/average_checkpoints.py" "$RUNS/s34-r-tail" "$RUNS/s34-r2-tail" -o "$RUNS/s34-rr"

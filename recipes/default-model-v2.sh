@@ -1392,7 +1392,8 @@ session35() {
   # held-out set over two seeds (MUSDB +0.10 to +0.14, 16 kHz +0.19 to +0.29) but lost MUSDB's medians: the gain sat on
   # the clips below the middle. Averaging the two seeds' tails raised the paired means. Two arms side by side, one thread
   # each, seed 85: s35-s, a third seed of s34-r's settings; s35-w, the same with MUSDB's previews at twice the weight
-  # (42% of the sampling weight instead of 26%), so the real pairs the median clip resembles keep their share.
+  # (27% of the real-pair crops, weight x length, instead of 15%), so the real pairs the median clip resembles keep
+  # their share.
   # SESSION_MINUTES [90].
   # Fixed before training: candidates each tail mean and it halfway back; the three s34-r-settings seeds' tails averaged
   # (s35-rrr) and it halfway back; those three and s35-w's tail averaged (s35-all) and it halfway back; session 14's

@@ -1420,4 +1420,29 @@ session35_score() {
   score_band_limit session35
 }
 
+
+session35_pool() {
+  # Session 35's pilot, after session35_score (nothing passed; the EIR song's instrumental pieces leaned negative in
+  # every candidate: lead instruments taken for voices) and after screening the Debian game music with the packaged
+  # model (DEBIAN_POOL: `vocal-remover cache` of the screen's output): the room-voices recipe, two arms side by side,
+  # one thread each, seed 86, SESSION_MINUTES [30]: s35-c as session 34; s35-d adds the screened game music as
+  # accompaniment for the remixes (weight 0.13 x its 440 minutes: about half the remixes' accompaniments), music the model
+  # scores as partly vocal, so that it learns to leave it in the instrumental.
+  # Fixed before training: the two tail means, paired against each other and the packaged model; the pool holds if
+  # s35-d's tail keeps more of the EIR pieces' instrumental than s35-c's without losing MUSDB (paired).
+  export OMP_NUM_THREADS=1
+  local pool="${DEBIAN_POOL:-$CACHE/debian-screened}"
+  small_steps_arm s35-c 1e-4 "${SESSION_MINUTES:-30}" 86 "${ROOM_VOICES[@]}" --augment "$ROOM_AUGMENT" &
+  small_steps_arm s35-d 1e-4 "${SESSION_MINUTES:-30}" 86 "${ROOM_VOICES[@]}" --data "$pool" \
+      --data-weights 1,0.25,0.035,0.5,2,0.13 --augment "$ROOM_AUGMENT" &
+  wait
+  CANDIDATES=()
+  local arm
+  for arm in c d; do
+    $PY "$HERE/average_checkpoints.py" --run "$RUNS/s35-$arm" --tail 0.4 -o "$RUNS/s35-$arm-tail"
+    CANDIDATES+=("$RUNS/s35-$arm-tail")
+  done
+  score_band_limit session35c
+}
+
 "$@"

@@ -1386,15 +1386,13 @@ session34_seed2() {
   score_band_limit session34b
 }
 
-
 session35() {
   # Session 35: session 34's room voices (ssvd's solo singing with a synthetic room, small steps) gained paired on every
   # held-out set over two seeds (MUSDB +0.10 to +0.14, 16 kHz +0.19 to +0.29) but lost MUSDB's medians: the gain sat on
   # the clips below the middle. Averaging the two seeds' tails raised the paired means. Two arms side by side, one thread
   # each, seed 85: s35-s, a third seed of s34-r's settings; s35-w, the same with MUSDB's previews at twice the weight
   # (27% of the real-pair crops, weight x length, instead of 15%), so the real pairs the median clip resembles keep
-  # their share.
-  # SESSION_MINUTES [90].
+  # their share. SESSION_MINUTES [90].
   # Fixed before training: candidates each tail mean and it halfway back; the three s34-r-settings seeds' tails averaged
   # (s35-rrr) and it halfway back; those three and s35-w's tail averaged (s35-all) and it halfway back; session 14's
   # rule. More weight on MUSDB holds if s35-w's tail keeps more of MUSDB's medians than s35-s's.
@@ -1420,14 +1418,13 @@ session35_score() {
   score_band_limit session35
 }
 
-
 session35_pool() {
   # Session 35's pilot, after session35_score (nothing passed; the EIR song's instrumental pieces leaned negative in
   # every candidate: lead instruments taken for voices) and after screening the Debian game music with the packaged
   # model (DEBIAN_POOL: `vocal-remover cache` of the screen's output): the room-voices recipe, two arms side by side,
   # one thread each, seed 86, SESSION_MINUTES [30]: s35-c as session 34; s35-d adds the screened game music as
-  # accompaniment for the remixes (weight 0.13 x its 440 minutes: about half the remixes' accompaniments), music the model
-  # scores as partly vocal, so that it learns to leave it in the instrumental.
+  # accompaniment for the remixes (weight 0.13 x its 437 minutes: about half the remixes' accompaniments), music the
+  # model scores as partly vocal, so that it learns to leave it in the instrumental.
   # Fixed before training: the two tail means, paired against each other and the packaged model; the pool holds if
   # s35-d's tail keeps more of the EIR pieces' instrumental than s35-c's without losing MUSDB (paired).
   export OMP_NUM_THREADS=1

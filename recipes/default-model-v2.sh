@@ -1246,8 +1246,9 @@ small_steps_arm() {
       --data-weights 1,0.25,0.035,0.5 --seed "${4:-70}" --lr "$2" --run-dir "$RUNS/$1" "${@:5}" 2>"$RUNS/$1.log"
 }
 
-# small_steps_arm's options for session 19's room recipe (sessions 33-34): ssvd's solo singing (weight 2 among the
-# pools) remixed on 15% of crops, a synthetic room on 70% and panning on half of those vocals; the band limit kept
+# small_steps_arm's options for session 19's room recipe (sessions 33-35): ssvd's solo singing (weight 2; tracks are
+# drawn by weight x length, so 85% of the remixes' vocals) remixed on 15% of crops, a synthetic room on 70% and
+# panning on half of those vocals; the band limit kept
 ROOM_VOICES=(--data "$CACHE/ssvd" --data-weights 1,0.25,0.035,0.5,2)
 ROOM_AUGMENT=mixup_prob=0,voxaug_prob=0.15,vocal_pan_prob=0.5,vocal_reverb_prob=0.7,band_limit_prob=0.3
 

@@ -1476,9 +1476,9 @@ session36_score() {
 
 session36_soup() {
   # Scoring only, fixed after session36_score and before scoring it: the second round did not compound on MUSDB
-  # (s36-ab against its start +0.01 [-0.11, +0.13]). The five room-voices tails of sessions 34-36 averaged (s36-soup5:
-  # two rounds, so the start's three seeds weigh in twice) and that halfway back to the packaged model; session 14's
-  # rule. S34 [RUNS/../v34] and S35 [RUNS/../v35] hold the earlier tails.
+  # (s36-ab against its start +0.01 [-0.11, +0.13]). The five room-voices tails of sessions 34-36 averaged (s36-soup5;
+  # the first round's three seeds count directly and again through the second round's start) and that halfway back to
+  # the packaged model; session 14's rule. S34 [RUNS/../v34] and S35 [RUNS/../v35] hold the earlier tails.
   local packaged="$HERE/../vocal_remover/models/default" s34="${S34:-$RUNS/../v34}" s35="${S35:-$RUNS/../v35}"
   $PY "$HERE/average_checkpoints.py" "$s34/s34-r-tail" "$s34/s34-r2-tail" "$s35/s35-s-tail" "$RUNS/s36-a-tail" \
       "$RUNS/s36-b-tail" -o "$RUNS/s36-soup5"

@@ -1146,6 +1146,15 @@ band_limit_candidates() {
   done
 }
 
+tail_candidates() {
+  # PREFIX ARM...: each arm's tail mean (last 40%), appended to CANDIDATES
+  local arm
+  for arm in "${@:2}"; do
+    $PY "$HERE/average_checkpoints.py" --run "$RUNS/$1-$arm" --tail 0.4 -o "$RUNS/$1-$arm-tail"
+    CANDIDATES+=("$RUNS/$1-$arm-tail")
+  done
+}
+
 score_band_limit() {
   # NAME: evaluate the packaged model and CANDIDATES as every session does, and on musdb7/valid resampled to 16 kHz
   [[ -d "$WORK/valid-16k" ]] || $PY "$HERE/data/degrade_stems.py" "$SHARED/musdb7/valid" -o "$WORK/valid-16k" --rate 16000
@@ -1436,12 +1445,13 @@ session35_pool() {
       --data-weights 1,0.25,0.035,0.5,2,0.13 --augment "$ROOM_AUGMENT" &
   wait
   CANDIDATES=()
-  local arm
-  for arm in c d; do
-    $PY "$HERE/average_checkpoints.py" --run "$RUNS/s35-$arm" --tail 0.4 -o "$RUNS/s35-$arm-tail"
-    CANDIDATES+=("$RUNS/s35-$arm-tail")
-  done
+  tail_candidates s35 c d
   score_band_limit session35c
+}
+
+session36_start() {
+  # session 36's starting point: session 35's three room-voices seeds averaged, halfway back (S35 [RUNS/../v35])
+  echo "${S35:-$RUNS/../v35}/s35-rrr-half/alpha-0.50"
 }
 
 session36() {
@@ -1452,7 +1462,8 @@ session36() {
   # Fixed before training: candidates each tail mean; both tails averaged (s36-ab); s36-ab halfway back to the start;
   # s36-ab halfway back to the packaged model; the start itself scored beside them; session 14's rule. A second round
   # compounds if s36-ab beats the start paired on MUSDB and at 16 kHz without losing the EIR song.
-  export OMP_NUM_THREADS=1 START="${S35:-$RUNS/../v35}/s35-rrr-half/alpha-0.50"
+  export OMP_NUM_THREADS=1 START
+  START=$(session36_start)
   [[ -f "$START/model.safetensors" ]] || { echo "no $START: run session35_score first" >&2; return 1; }
   small_steps_arm s36-a 1e-4 "${SESSION_MINUTES:-90}" 87 "${ROOM_VOICES[@]}" --augment "$ROOM_AUGMENT" &
   small_steps_arm s36-b 1e-4 "${SESSION_MINUTES:-90}" 88 "${ROOM_VOICES[@]}" --augment "$ROOM_AUGMENT" &
@@ -1461,12 +1472,10 @@ session36() {
 }
 
 session36_score() {
-  local packaged="$HERE/../vocal_remover/models/default" start="${S35:-$RUNS/../v35}/s35-rrr-half/alpha-0.50" arm
+  local packaged="$HERE/../vocal_remover/models/default" start
+  start=$(session36_start)
   CANDIDATES=()
-  for arm in a b; do
-    $PY "$HERE/average_checkpoints.py" --run "$RUNS/s36-$arm" --tail 0.4 -o "$RUNS/s36-$arm-tail"
-    CANDIDATES+=("$RUNS/s36-$arm-tail")
-  done
+  tail_candidates s36 a b
   $PY "$HERE/average_checkpoints.py" "$RUNS/s36-a-tail" "$RUNS/s36-b-tail" -o "$RUNS/s36-ab"
   $PY "$HERE/interpolate_weights.py" "$start" "$RUNS/s36-ab" --alpha 0.5 -o "$RUNS/s36-ab-half-start"
   $PY "$HERE/interpolate_weights.py" "$packaged" "$RUNS/s36-ab" --alpha 0.5 -o "$RUNS/s36-ab-half"

@@ -1496,4 +1496,42 @@ session36_soup() {
   score_band_limit session36b
 }
 
+session37_negatives() {
+  # Session 37's data: the Debian game music screened again with the packaged model (session 35's command, so the same
+  # decisions), and what the screen dropped as sung, less wesnoth (orchestral, with choirs: sung by design), written as
+  # pairs whose mixture is their instrumental (hard negatives: music the model hears as voice, labelled voice-free) and
+  # cached as CACHE/hard-negatives. DEBIAN [WORK/debian] holds recipes/data/fetch_instrumentals.sh's output.
+  local pool="${DEBIAN:-$WORK/debian}/instrumentals" screened="$WORK/debian-screened"
+  $PY "$HERE/data/screen_singing.py" screen "$pool" -o "$screened" --threshold -12 --threads 2
+  $PY "$HERE/data/screen_singing.py" negatives "$pool" "$screened" -o "$WORK/hard-negatives" \
+      --exclude wesnoth-1.16-music
+  $VR cache "$WORK/hard-negatives" -o "$CACHE/hard-negatives" -j 2 -q
+}
+
+session37() {
+  # Session 37: every room-voices run lost some of the held-out EIR song's instrumental pieces, and the instrumental
+  # median clip with them: accompaniment taken for voice. Negatives tried so far were easy ones: identity examples of
+  # the training pairs (session 34) and the game music the screen kept (session 35's pilot), music the model already
+  # leaves alone. Here the hard ones: the game-music chunks the packaged model scores as sung (session37_negatives),
+  # labelled voice-free. Two arms side by side, one thread each, the same seed (89), from the packaged model, session
+  # 34's room-voices settings: s37-r as they are (the control); s37-n plus the hard negatives as a pair pool at weight
+  # NEG_WEIGHT [0.04] (drawn by weight x length: about a tenth of the real-pair crops and of the remixes'
+  # accompaniments). SESSION_MINUTES [90].
+  # Fixed before training: candidates each tail mean and it halfway back; session 14's rule. Hard negatives hold if
+  # s37-n's tail keeps more of the EIR pieces' instrumental than s37-r's (paired) without losing MUSDB (paired).
+  export OMP_NUM_THREADS=1
+  [[ -f "$CACHE/hard-negatives/manifest.json" ]] || { echo "no $CACHE/hard-negatives: run session37_negatives" >&2; return 1; }
+  small_steps_arm s37-r 1e-4 "${SESSION_MINUTES:-90}" 89 "${ROOM_VOICES[@]}" --augment "$ROOM_AUGMENT" &
+  small_steps_arm s37-n 1e-4 "${SESSION_MINUTES:-90}" 89 "${ROOM_VOICES[@]}" --data "$CACHE/hard-negatives" \
+      --data-weights "1,0.25,0.035,0.5,2,${NEG_WEIGHT:-0.04}" --augment "$ROOM_AUGMENT" &
+  wait
+  session37_score
+}
+
+session37_score() {
+  CANDIDATES=()
+  band_limit_candidates s37 r n
+  score_band_limit session37
+}
+
 "$@"

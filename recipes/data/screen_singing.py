@@ -20,6 +20,9 @@ written as FLAC files; files are capped at --max-seconds from their start (game 
     # 3. look at the decisions closest to the line (spectrogram pictures + an index)
     python recipes/data/screen_singing.py spotcheck data/debian-instrumentals/instrumentals data/debian-screened \
         -o data/screen-spotcheck
+    # 4. what it dropped (less packages sung by design), as voice-free pairs: hard negatives for training
+    python recipes/data/screen_singing.py negatives data/debian-instrumentals/instrumentals data/debian-screened \
+        -o data/hard-negatives --exclude wesnoth-1.16-music
 
 The screened pool is OUT/instrumentals/<package>/<file>__<start>s.flac (an instrumental-only `pools`
 layout for `vocal-remover cache`), and OUT/screen-report.json lists every chunk's score and decision.
@@ -122,11 +125,11 @@ def calibrate(args: argparse.Namespace) -> None:
               f"instrumental dropped {100 * row['instrumental_dropped']:5.1f}%")
 
 
-def _runs(chunks: list[dict], threshold: float) -> list[tuple[float, float]]:
-    """Contiguous runs of kept chunks as (start, end) seconds."""
+def _runs(chunks: list[dict], wanted=lambda c: c["keep"]) -> list[tuple[float, float]]:
+    """Contiguous runs of wanted (by default: kept) chunks as (start, end) seconds."""
     runs: list[tuple[float, float]] = []
     for c in chunks:
-        if c["keep"]:
+        if wanted(c):
             if runs and abs(runs[-1][1] - c["start"]) < 1e-6:
                 runs[-1] = (runs[-1][0], c["end"])
             else:
@@ -176,7 +179,7 @@ def screen(args: argparse.Namespace) -> None:
             c["keep"] = c["level_dbfs"] > SILENCE_DBFS and c["vocal_score_db"] <= args.threshold
         entry["chunks"] = chunks
         entry["written"] = []
-        for s, e in _runs(chunks, args.threshold):
+        for s, e in _runs(chunks):
             if e - s < args.min_seconds:
                 continue
             name = f"{rel.with_suffix('').as_posix().replace('/', '__')}__{int(s):04d}s.flac"
@@ -218,6 +221,43 @@ def screen(args: argparse.Namespace) -> None:
                            for k, d in sorted(by_pkg.items())}
     (out / "screen-report.json").write_text(json.dumps({"summary": summary, "files": report}, indent=1))
     print(json.dumps(summary, indent=1))
+
+
+def negatives(args: argparse.Namespace) -> None:
+    """The chunks the screen dropped as sung (not the near-silent ones), as a `pairs` layout whose mixture and
+    instrumental are the same file: music the model hears as voice, labelled as having none (hard negatives).
+    Packages named in --exclude are left out (choral music is sung: it must not be labelled voice-free)."""
+    import soundfile as sf
+
+    report = json.loads((Path(args.screened) / "screen-report.json").read_text())
+    threshold = report["summary"]["threshold_db"]
+    out = Path(args.output)
+    (out / "mixtures").mkdir(parents=True, exist_ok=True)
+    (out / "instruments").mkdir(parents=True, exist_ok=True)
+    excluded = set(args.exclude.split(",")) if args.exclude else set()
+    written = left_out = 0.0
+    for entry in report["files"]:
+        rel = Path(entry["file"])
+        runs = _runs(entry.get("chunks", []),
+                     lambda c: c["level_dbfs"] > SILENCE_DBFS and c["vocal_score_db"] > threshold)
+        runs = [(s, e) for s, e in runs if e - s >= args.min_seconds]
+        if rel.parts[0] in excluded:
+            left_out += sum(e - s for s, e in runs)
+            continue
+        audio = _read(Path(args.pool) / rel, report["summary"]["max_seconds"]) if runs else None
+        for s, e in runs:
+            name = f"{rel.with_suffix('').as_posix().replace('/', '__')}__{int(s):04d}s.flac"
+            mix, inst = out / "mixtures" / name, out / "instruments" / name
+            if not (mix.exists() and inst.exists()):
+                tmp = mix.with_name(f".{name}.partial")
+                sf.write(tmp, audio[int(s * RATE):int(e * RATE)], RATE, subtype="PCM_16", format="FLAC")
+                inst.unlink(missing_ok=True)
+                os.link(tmp, inst.with_name(f".{name}.partial-inst"))
+                os.replace(inst.with_name(f".{name}.partial-inst"), inst)
+                os.replace(tmp, mix)
+            written += e - s
+    print(f"{written / 60:.1f} minutes of hard negatives in {out} ({left_out / 60:.1f} minutes of excluded packages "
+          f"left out)")
 
 
 def _log_spectrogram(x: np.ndarray, rate: int, height: int = 240, width: int = 600) -> np.ndarray:
@@ -288,8 +328,14 @@ def main() -> None:
     k.add_argument("screened", help="the screen's output folder (with screen-report.json)")
     k.add_argument("-o", "--output", required=True)
     k.add_argument("--count", type=int, default=8)
+    n = sub.add_parser("negatives", help="what the screen dropped, as voice-free pairs (hard negatives)")
+    n.add_argument("pool", help="the pool that was screened")
+    n.add_argument("screened", help="the screen's output folder (with screen-report.json)")
+    n.add_argument("-o", "--output", required=True)
+    n.add_argument("--min-seconds", type=float, default=10.0, help="shortest run of dropped chunks written")
+    n.add_argument("--exclude", default="", help="comma-separated packages (first folder) to leave out")
     args = parser.parse_args()
-    {"calibrate": calibrate, "screen": screen, "spotcheck": spotcheck}[args.command](args)
+    {"calibrate": calibrate, "screen": screen, "spotcheck": spotcheck, "negatives": negatives}[args.command](args)
 
 
 if __name__ == "__main__":

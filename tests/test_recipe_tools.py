@@ -22,7 +22,7 @@ from band_errors import BANDS_HZ, band_sums, figures, stft_sdr  # noqa: E402
 from channel_modes import MidSideSeparator  # noqa: E402
 from degradation_gap import main as degradation_gap  # noqa: E402
 from error_parts import error_parts  # noqa: E402
-from ship_rule import choice, judge, medians_hold_share  # noqa: E402
+from ship_rule import choice, judge, medians_hold_share, middle_half_gain  # noqa: E402
 
 
 def report(name: str, vocals: list[float], instrumental: list[float] | None = None) -> ModelReport:
@@ -56,6 +56,17 @@ def test_a_higher_mean_with_a_lower_median_fails_condition_one():
     assert verdict.musdb_paired_vocals > 0
     assert verdict.conditions[0] is False
     assert choice([verdict]) is None
+
+
+def test_the_middle_half_gain_counts_only_the_clips_ranked_in_the_middle_of_each_stem():
+    # nine clips, so ranks 3-6 (9/4 <= r < 27/4) are the middle half; the ends move a lot, the middle a little
+    vocals = [v + (0.1 if 4.0 <= v <= 7.0 else 5.0) for v in BASE]
+    # the instrumental ranks the clips in reverse (BASE 9 lowest), so its middle is BASE 3-6
+    instrumental = [10.0 - v for v in BASE]
+    moved = [x + (-0.3 if 3.0 <= v <= 6.0 else 2.0) for v, x in zip(BASE, instrumental)]
+    packaged, other = report("packaged", BASE, instrumental), report("c", vocals, moved)
+    assert middle_half_gain(packaged, other, "vocals") == (pytest.approx(0.1), 4)
+    assert middle_half_gain(packaged, other, "instrumental") == (pytest.approx(-0.3), 4)
 
 
 def test_a_measured_loss_on_the_held_out_song_fails_condition_two():

@@ -1500,12 +1500,16 @@ session37_negatives() {
   # Session 37's data: the Debian game music screened again with the packaged model (session 35's command, so the same
   # decisions), and what the screen dropped as sung, less wesnoth (orchestral, with choirs: sung by design), written as
   # pairs whose mixture is their instrumental (hard negatives: music the model hears as voice, labelled voice-free) and
-  # cached as CACHE/hard-negatives. DEBIAN [WORK/debian] holds recipes/data/fetch_instrumentals.sh's output.
+  # cached as CACHE/hard-negatives; and a held-out set of instrumental music for scoring (WORK/heldout-instrumental).
+  # DEBIAN [WORK/debian] holds recipes/data/fetch_instrumentals.sh's output.
   local pool="${DEBIAN:-$WORK/debian}/instrumentals" screened="$WORK/debian-screened"
   $PY "$HERE/data/screen_singing.py" screen "$pool" -o "$screened" --threshold -12 --threads 2
   $PY "$HERE/data/screen_singing.py" negatives "$pool" "$screened" -o "$WORK/hard-negatives" \
       --exclude wesnoth-1.16-music
   $VR cache "$WORK/hard-negatives" -o "$CACHE/hard-negatives" -j 2 -q
+  # held out from both arms: 15-s pieces of wesnoth's kept music (its choral canticle left out), vocals silent
+  $PY "$HERE/data/instrumental_set.py" "$screened/instrumentals/wesnoth-1.16-music" -o "$WORK/heldout-instrumental" \
+      --seconds 15 --count 60 --exclude nunc_dimittis
 }
 
 session37() {
@@ -1529,9 +1533,12 @@ session37() {
 }
 
 session37_score() {
+  # also how much held-out instrumental music each takes for voice (instrumental SDR with silent vocals, higher is better)
   CANDIDATES=()
   band_limit_candidates s37 r n
   score_band_limit session37
+  evaluate_one session37-heldout-instrumental "$WORK/heldout-instrumental" "$HERE/../vocal_remover/models/default" \
+      "${CANDIDATES[@]}"
 }
 
 "$@"

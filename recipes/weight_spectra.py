@@ -21,7 +21,6 @@ of vocal SDR on musdb7/valid and 0.5 costs 0.5 dB (recipes/README.md, session 26
 from __future__ import annotations
 
 import argparse
-import json
 import math
 from pathlib import Path
 

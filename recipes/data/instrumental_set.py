@@ -1,7 +1,7 @@
 """An evaluation set of instrumental music: pieces of a folder of instrumentals as `stems` tracks whose vocals are
-silence, so that `vocal-remover evaluate` scores how much of the music a model takes for voice. The vocal SDR is
-undefined there (NaN); the instrumental SDR is the mixture's energy over the vocal estimate's, in dB, so higher means
-less music lost to the vocal track.
+silence, so that `vocal-remover evaluate` scores how much of the music a model takes for voice. The vocal SDR means
+nothing there (its reference is silence); the instrumental SDR is the mixture's energy over the vocal estimate's, in
+dB, so higher means less music lost to the vocal track.
 
     python recipes/data/instrumental_set.py data/debian-screened/instrumentals/wesnoth-1.16-music \
         -o data/heldout-instrumental --seconds 15 --count 60 --exclude nunc_dimittis

@@ -251,7 +251,6 @@ def negatives(args: argparse.Namespace) -> None:
             if not (mix.exists() and inst.exists()):
                 tmp = mix.with_name(f".{name}.partial")
                 sf.write(tmp, audio[int(s * RATE):int(e * RATE)], RATE, subtype="PCM_16", format="FLAC")
-                inst.unlink(missing_ok=True)
                 os.link(tmp, inst.with_name(f".{name}.partial-inst"))
                 os.replace(inst.with_name(f".{name}.partial-inst"), inst)
                 os.replace(tmp, mix)

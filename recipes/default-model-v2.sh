@@ -1541,4 +1541,27 @@ session37_score() {
       "${CANDIDATES[@]}"
 }
 
+session38() {
+  # Prepared in session 37, before any session-38 result: session 37's hard negatives at a quarter of the weight
+  # (NEG_WEIGHT [0.01]: about 2.5% of the real-pair crops), since at 0.04 they stopped the model taking held-out music
+  # for voice (43 dB against 17) but cost MUSDB -0.14 and MIR-1K -0.55 against the same run without them. Two arms side
+  # by side, one thread each, the same seed (90), from the packaged model: s38-q, session 34's room voices plus the
+  # negatives; s38-m, session 32's regime (no room voices, the one whose candidate moved MUSDB's middle clips) plus the
+  # negatives. SESSION_MINUTES [90]. Needs CACHE/hard-negatives (session37_negatives).
+  # Fixed before training: candidates each tail mean and it halfway back; session 14's rule, with ship_rule.py's
+  # middle-half line reported beside it; held-out instrumental music scored as in session37_score.
+  export OMP_NUM_THREADS=1
+  [[ -f "$CACHE/hard-negatives/manifest.json" ]] || { echo "no $CACHE/hard-negatives: run session37_negatives" >&2; return 1; }
+  small_steps_arm s38-q 1e-4 "${SESSION_MINUTES:-90}" 90 "${ROOM_VOICES[@]}" --data "$CACHE/hard-negatives" \
+      --data-weights "1,0.25,0.035,0.5,2,${NEG_WEIGHT:-0.01}" --augment "$ROOM_AUGMENT" &
+  small_steps_arm s38-m 1e-4 "${SESSION_MINUTES:-90}" 90 --data "$CACHE/hard-negatives" \
+      --data-weights "1,0.25,0.035,0.5,${NEG_WEIGHT:-0.01}" &
+  wait
+  CANDIDATES=()
+  band_limit_candidates s38 q m
+  score_band_limit session38
+  evaluate_one session38-heldout-instrumental "$WORK/heldout-instrumental" "$HERE/../vocal_remover/models/default" \
+      "${CANDIDATES[@]}"
+}
+
 "$@"

@@ -1541,6 +1541,18 @@ session37_score() {
       "${CANDIDATES[@]}"
 }
 
+session37_dose() {
+  # Scoring only, fixed after session37_score and before scoring it: the negatives at a quarter dose in weight space,
+  # s37-r's tail and s37-n's mixed 3:1 (s37-rn-quarter), and that halfway back to the packaged model; scored as
+  # session37_score scores (session 14's rule), as a guide to session38's lower weight, not a substitute for it.
+  local packaged="$HERE/../vocal_remover/models/default"
+  $PY "$HERE/interpolate_weights.py" "$RUNS/s37-r-tail" "$RUNS/s37-n-tail" --alpha 0.25 -o "$RUNS/s37-rn-quarter"
+  $PY "$HERE/interpolate_weights.py" "$packaged" "$RUNS/s37-rn-quarter/alpha-0.25" --alpha 0.5 -o "$RUNS/s37-rn-quarter-half"
+  CANDIDATES=("$RUNS/s37-rn-quarter/alpha-0.25" "$RUNS/s37-rn-quarter-half/alpha-0.50")
+  score_band_limit session37b
+  evaluate_one session37b-heldout-instrumental "$WORK/heldout-instrumental" "$packaged" "${CANDIDATES[@]}"
+}
+
 session38() {
   # Prepared in session 37, before any session-38 result: session 37's hard negatives at a quarter of the weight
   # (NEG_WEIGHT [0.01]: about 2.5% of the real-pair crops), since at 0.04 they stopped the model taking held-out music

@@ -1512,6 +1512,17 @@ session37_negatives() {
       --seconds 15 --count 60 --exclude nunc_dimittis
 }
 
+need_hard_negatives() {
+  [[ -f "$CACHE/hard-negatives/manifest.json" ]] || { echo "no $CACHE/hard-negatives: run session37_negatives" >&2; return 1; }
+}
+
+score_heldout_instrumental() {
+  # NAME: how much of WORK/heldout-instrumental (session37_negatives) the packaged model and CANDIDATES take for voice
+  # (instrumental SDR with silent vocals, higher is better), as RUNS/evaluate-NAME-heldout-instrumental.json
+  evaluate_one "$1-heldout-instrumental" "$WORK/heldout-instrumental" "$HERE/../vocal_remover/models/default" \
+      "${CANDIDATES[@]}"
+}
+
 session37() {
   # Session 37: every room-voices run lost some of the held-out EIR song's instrumental pieces, and the instrumental
   # median clip with them: accompaniment taken for voice. Negatives tried so far were easy ones: identity examples of
@@ -1524,7 +1535,7 @@ session37() {
   # Fixed before training: candidates each tail mean and it halfway back; session 14's rule. Hard negatives hold if
   # s37-n's tail keeps more of the EIR pieces' instrumental than s37-r's (paired) without losing MUSDB (paired).
   export OMP_NUM_THREADS=1
-  [[ -f "$CACHE/hard-negatives/manifest.json" ]] || { echo "no $CACHE/hard-negatives: run session37_negatives" >&2; return 1; }
+  need_hard_negatives || return 1
   small_steps_arm s37-r 1e-4 "${SESSION_MINUTES:-90}" 89 "${ROOM_VOICES[@]}" --augment "$ROOM_AUGMENT" &
   small_steps_arm s37-n 1e-4 "${SESSION_MINUTES:-90}" 89 "${ROOM_VOICES[@]}" --data "$CACHE/hard-negatives" \
       --data-weights "1,0.25,0.035,0.5,2,${NEG_WEIGHT:-0.04}" --augment "$ROOM_AUGMENT" &
@@ -1533,12 +1544,10 @@ session37() {
 }
 
 session37_score() {
-  # also how much held-out instrumental music each takes for voice (instrumental SDR with silent vocals, higher is better)
   CANDIDATES=()
   band_limit_candidates s37 r n
   score_band_limit session37
-  evaluate_one session37-heldout-instrumental "$WORK/heldout-instrumental" "$HERE/../vocal_remover/models/default" \
-      "${CANDIDATES[@]}"
+  score_heldout_instrumental session37
 }
 
 session37_dose() {
@@ -1550,7 +1559,7 @@ session37_dose() {
   $PY "$HERE/interpolate_weights.py" "$packaged" "$RUNS/s37-rn-quarter/alpha-0.25" --alpha 0.5 -o "$RUNS/s37-rn-quarter-half"
   CANDIDATES=("$RUNS/s37-rn-quarter/alpha-0.25" "$RUNS/s37-rn-quarter-half/alpha-0.50")
   score_band_limit session37b
-  evaluate_one session37b-heldout-instrumental "$WORK/heldout-instrumental" "$packaged" "${CANDIDATES[@]}"
+  score_heldout_instrumental session37b
 }
 
 session38() {
@@ -1563,7 +1572,7 @@ session38() {
   # Fixed before training: candidates each tail mean and it halfway back; session 14's rule, with ship_rule.py's
   # middle-half line reported beside it; held-out instrumental music scored as in session37_score.
   export OMP_NUM_THREADS=1
-  [[ -f "$CACHE/hard-negatives/manifest.json" ]] || { echo "no $CACHE/hard-negatives: run session37_negatives" >&2; return 1; }
+  need_hard_negatives || return 1
   small_steps_arm s38-q 1e-4 "${SESSION_MINUTES:-90}" 90 "${ROOM_VOICES[@]}" --data "$CACHE/hard-negatives" \
       --data-weights "1,0.25,0.035,0.5,2,${NEG_WEIGHT:-0.01}" --augment "$ROOM_AUGMENT" &
   small_steps_arm s38-m 1e-4 "${SESSION_MINUTES:-90}" 90 --data "$CACHE/hard-negatives" \
@@ -1572,8 +1581,7 @@ session38() {
   CANDIDATES=()
   band_limit_candidates s38 q m
   score_band_limit session38
-  evaluate_one session38-heldout-instrumental "$WORK/heldout-instrumental" "$HERE/../vocal_remover/models/default" \
-      "${CANDIDATES[@]}"
+  score_heldout_instrumental session38
 }
 
 "$@"

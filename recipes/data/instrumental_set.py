@@ -33,13 +33,12 @@ def main() -> None:
     files = sorted(p for p in Path(args.folder).rglob("*") if p.suffix.lower() in AUDIO)
     excluded = [part for part in args.exclude.split(",") if part]
     files = [f for f in files if not any(part in f.name for part in excluded)]
-    long_enough = [f for f in files if sf.info(f).duration >= args.seconds]
+    long_enough = [(f, info) for f in files if (info := sf.info(f)).duration >= args.seconds]
     if not long_enough:
         raise SystemExit(f"Error: no audio file of {args.seconds} s or more in {args.folder}")
     picks = np.unique(np.linspace(0, len(long_enough) - 1, min(args.count, len(long_enough))).round().astype(int))
     chosen = [long_enough[i] for i in picks]
-    for f in chosen:
-        info = sf.info(f)
+    for f, info in chosen:
         audio, rate = sf.read(f, frames=int(args.seconds * info.samplerate), dtype="float32", always_2d=True)
         track = Path(args.output) / f.stem
         track.mkdir(parents=True, exist_ok=True)

@@ -223,13 +223,21 @@ def screen(args: argparse.Namespace) -> None:
     print(json.dumps(summary, indent=1))
 
 
+def _screen_report(screened: str) -> dict:
+    """The screen's report in `screened`, or a one-line error when the screen has not finished there."""
+    path = Path(screened) / "screen-report.json"
+    if not path.is_file():
+        raise SystemExit(f"Error: no {path}: run `screen` on the whole pool first (without --shard)")
+    return json.loads(path.read_text())
+
+
 def negatives(args: argparse.Namespace) -> None:
     """The chunks the screen dropped as sung (not the near-silent ones), as a `pairs` layout whose mixture and
     instrumental are the same file: music the model hears as voice, labelled as having none (hard negatives).
     Packages named in --exclude are left out (choral music is sung: it must not be labelled voice-free)."""
     import soundfile as sf
 
-    report = json.loads((Path(args.screened) / "screen-report.json").read_text())
+    report = _screen_report(args.screened)
     threshold = report["summary"]["threshold_db"]
     out = Path(args.output)
     (out / "mixtures").mkdir(parents=True, exist_ok=True)
@@ -249,10 +257,12 @@ def negatives(args: argparse.Namespace) -> None:
             name = f"{rel.with_suffix('').as_posix().replace('/', '__')}__{int(s):04d}s.flac"
             mix, inst = out / "mixtures" / name, out / "instruments" / name
             if not (mix.exists() and inst.exists()):
-                tmp = mix.with_name(f".{name}.partial")
+                # one file under both names (a hard link), each name appearing only once complete
+                tmp, tmp_inst = mix.with_name(f".{name}.partial"), inst.with_name(f".{name}.partial")
                 sf.write(tmp, audio[int(s * RATE):int(e * RATE)], RATE, subtype="PCM_16", format="FLAC")
-                os.link(tmp, inst.with_name(f".{name}.partial-inst"))
-                os.replace(inst.with_name(f".{name}.partial-inst"), inst)
+                tmp_inst.unlink(missing_ok=True)  # left by an interrupted run
+                os.link(tmp, tmp_inst)
+                os.replace(tmp_inst, inst)
                 os.replace(tmp, mix)
             written += e - s
     print(f"{written / 60:.1f} minutes of hard negatives in {out} ({left_out / 60:.1f} minutes of excluded packages "
@@ -277,7 +287,7 @@ def spotcheck(args: argparse.Namespace) -> None:
     from vocal_remover.audio import read_audio
     from vocal_remover.images import encode_png
 
-    report = json.loads((Path(args.screened) / "screen-report.json").read_text())
+    report = _screen_report(args.screened)
     threshold = report["summary"]["threshold_db"]
     chunks = [(c["vocal_score_db"], e["file"], c["start"]) for e in report["files"] for c in e["chunks"]
               if c["level_dbfs"] > SILENCE_DBFS and c["end"] - c["start"] >= CHUNK_SECONDS - 0.1]

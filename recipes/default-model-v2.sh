@@ -1584,4 +1584,16 @@ session38() {
   score_heldout_instrumental session38
 }
 
+session38_soup() {
+  # Scoring only, fixed in session 38 before any of its results: the two arms' tails averaged (s38-qm: the room voices
+  # and session 32's regime, both with the negatives at 0.01, one seed) and that halfway back to the packaged model,
+  # scored as session38 scores (session 14's rule, the middle-half line beside it). Run after session38.
+  local packaged="$HERE/../vocal_remover/models/default"
+  $PY "$HERE/average_checkpoints.py" "$RUNS/s38-q-tail" "$RUNS/s38-m-tail" -o "$RUNS/s38-qm"
+  $PY "$HERE/interpolate_weights.py" "$packaged" "$RUNS/s38-qm" --alpha 0.5 -o "$RUNS/s38-qm-half"
+  CANDIDATES=("$RUNS/s38-qm" "$RUNS/s38-qm-half/alpha-0.50")
+  score_band_limit session38b
+  score_heldout_instrumental session38b
+}
+
 "$@"

@@ -50,6 +50,8 @@
 #   recipes/default-model-v2.sh session30_score # their candidates, scored as session29_score scores
 #   recipes/default-model-v2.sh session31_soup # sessions 29-30's four tails averaged, scored as session30_score scores
 #   recipes/default-model-v2.sh session31_fit # memorisation probe: 4, 16 and 80 MUSDB previews alone at lr 1e-3
+#   recipes/default-model-v2.sh session39_remixes # key-matched remixes of any vocal over any accompaniment, and a control
+#   recipes/default-model-v2.sh session39 # the two as pools beside the real pairs, side by side (sessions 32-38: see each function)
 #
 # Every session continues from the packaged model (vocal_remover/models/default), so training accumulates
 # across sessions; the packaged model is replaced only when validation improves (see recipes/README.md).
@@ -1594,6 +1596,54 @@ session38_soup() {
   CANDIDATES=("$RUNS/s38-qm" "$RUNS/s38-qm-half/alpha-0.50")
   score_band_limit session38b
   score_heldout_instrumental session38b
+}
+
+session39_remixes() {
+  # Session 39's data (recipes/data/key_matched_remixes.py): 720 remixes of 6.5 s, a vocal (ssvd's solo singing at
+  # weight 2, the six EIR songs' and MUSDB's training vocals at 1 each) over an accompaniment (the screened game music
+  # at weight 2, wesnoth left out as it is the held-out instrumental set; EIR's and MUSDB's training accompaniments at
+  # 1 each), written twice: the vocal moved into the accompaniment's key (CACHE/key-matched) and moved by a random
+  # interval (CACHE/random-key). Two processes, one thread each. Needs session37_negatives (the screen).
+  local out="$WORK/remixes" i
+  for i in 0 1; do
+    OMP_NUM_THREADS=1 $PY "$HERE/data/key_matched_remixes.py" --vocals "$SHARED/ssvd/vocals" "$WORK/eir-train" \
+        "$SHARED/musdb7/train" --vocal-weights 2,1,1 --accompaniments "$WORK/debian-screened/instrumentals" \
+        "$WORK/eir-train" "$SHARED/musdb7/train" --accompaniment-weights 2,1,1 --exclude wesnoth-1.16-music \
+        -o "$out" --count 720 --seconds 6.5 --seed 39 --shard "$i/2" 2>"$out-$i.log" &
+  done
+  wait
+  $PY "$HERE/data/key_matched_remixes.py" --vocals x --accompaniments x -o x --calibrate "$SHARED/musdb7/train" \
+      "$WORK/eir-train" > "$out-calibration.txt"
+  $VR cache "$out/key-matched" -o "$CACHE/key-matched" -j 2 -q
+  $VR cache "$out/random-key" -o "$CACHE/random-key" -j 2 -q
+}
+
+session39() {
+  # Session 39: remixes (any vocal over any accompaniment) have cost held-out MUSDB whenever they took a large share of
+  # the crops, so the 16 hours of game music and 114 minutes of solo singing add little. One difference from real
+  # songs: a real vocal sings in its accompaniment's key. Two arms side by side, one thread each, the same seed (91:
+  # the same crops step for step, as both pools hold remixes of equal lengths), from the packaged model, session 32's
+  # regime plus a pool of session39_remixes at weight REMIX_WEIGHT [0.3] (about 28% of the crops): s39-k, the vocals
+  # moved into the accompaniment's key; s39-r, moved by a random interval. SESSION_MINUTES [85].
+  # Fixed before training: candidates each tail mean and it halfway back; session 14's rule, the middle-half line
+  # beside it; held-out instrumental music as session 37. Key matching holds if s39-k's tail beats s39-r's paired on
+  # MUSDB vocals without losing the EIR song's pieces.
+  export OMP_NUM_THREADS=1
+  [[ -f "$CACHE/key-matched/manifest.json" && -f "$CACHE/random-key/manifest.json" ]] || {
+    echo "no $CACHE/key-matched or random-key: run session39_remixes" >&2; return 1; }
+  small_steps_arm s39-k 1e-4 "${SESSION_MINUTES:-85}" 91 --data "$CACHE/key-matched" \
+      --data-weights "1,0.25,0.035,0.5,${REMIX_WEIGHT:-0.3}" &
+  small_steps_arm s39-r 1e-4 "${SESSION_MINUTES:-85}" 91 --data "$CACHE/random-key" \
+      --data-weights "1,0.25,0.035,0.5,${REMIX_WEIGHT:-0.3}" &
+  wait
+  session39_score
+}
+
+session39_score() {
+  CANDIDATES=()
+  band_limit_candidates s39 k r
+  score_band_limit session39
+  score_heldout_instrumental session39
 }
 
 "$@"

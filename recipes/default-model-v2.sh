@@ -1612,7 +1612,7 @@ session39_remixes() {
         -o "$out" --count 720 --seconds 6.5 --seed 39 --shard "$i/2" 2>"$out-$i.log" &
   done
   wait
-  $PY "$HERE/data/key_matched_remixes.py" --vocals x --accompaniments x -o x --calibrate "$SHARED/musdb7/train" \
+  $PY "$HERE/data/key_matched_remixes.py" --calibrate "$SHARED/musdb7/train" \
       "$WORK/eir-train" > "$out-calibration.txt"
   $VR cache "$out/key-matched" -o "$CACHE/key-matched" -j 2 -q
   $VR cache "$out/random-key" -o "$CACHE/random-key" -j 2 -q

@@ -83,7 +83,21 @@ def test_the_pools_differ_in_the_vocal_shift_alone(tmp_path):
     assert again.returncode == 0 and json.loads((out / "report.json").read_text()) == report
 
 
-@pytest.mark.parametrize("extra", [["--vocal-weights", "1,2"], ["--shard", "2/2"], ["--seconds", "60"]])
+def test_calibration_finds_real_songs_in_their_own_key(tmp_path):
+    for i, root in enumerate((0, 5)):  # two songs, each vocal in its accompaniment's key (C, F)
+        track = tmp_path / "songs" / f"song{i}"
+        track.mkdir(parents=True)
+        sf.write(track / "vocals.flac", tones([[n + root for n in c] for c in C_MAJOR_MELODY], 8.0, seed=i), RATE)
+        chords = tones([[n + root - 2 for n in c] for c in D_MAJOR_CHORDS], 8.0, seed=5 + i)
+        sf.write(track / "accompaniment.flac", chords, RATE)
+    result = subprocess.run([sys.executable, str(REPO / "recipes" / "data" / "key_matched_remixes.py"), "--calibrate",
+                             str(tmp_path / "songs")], capture_output=True, text=True, env=ENV, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "2 sung segments" in result.stdout and "true key scores best in 100%" in result.stdout
+
+
+@pytest.mark.parametrize("extra", [["--vocal-weights", "1,2"], ["--shard", "2/2"], ["--seconds", "60"],
+                                   ["--calibrate", "nowhere"]])
 def test_bad_options_are_one_line_errors(tmp_path, extra):
     folder = tmp_path / "audio"
     folder.mkdir()

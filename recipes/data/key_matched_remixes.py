@@ -70,6 +70,12 @@ def frame_db(mono: np.ndarray, frame: int = RATE // 10) -> np.ndarray:
     return 10 * np.log10(np.mean(frames ** 2, axis=1) + 1e-12)
 
 
+def sings(levels: np.ndarray) -> bool:
+    """Whether a segment's 100-ms frame levels (frame_db) hold a voice: at least half of them within 30 dB of the
+    loudest, and that not near silence."""
+    return bool(np.mean(levels > levels.max() - 30) >= 0.5 and levels.max() > -50)
+
+
 def pitch_profile(mono: np.ndarray) -> np.ndarray:
     """Energy-weighted mean chroma (12 pitch classes, C first), unit length."""
     import librosa
@@ -108,12 +114,12 @@ def write_pair(track: Path, vocals: np.ndarray, accompaniment: np.ndarray) -> No
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--vocals", nargs="+", type=Path, required=True, help="vocal pools or stems folders")
-    parser.add_argument("--accompaniments", nargs="+", type=Path, required=True,
+    parser.add_argument("--vocals", nargs="+", type=Path, help="vocal pools or stems folders")
+    parser.add_argument("--accompaniments", nargs="+", type=Path,
                         help="instrumental folders or stems folders (their accompaniment files)")
     parser.add_argument("--vocal-weights", help="comma-separated weight per --vocals source [equal]")
     parser.add_argument("--accompaniment-weights", help="comma-separated weight per --accompaniments source [equal]")
-    parser.add_argument("-o", "--output", required=True, type=Path)
+    parser.add_argument("-o", "--output", type=Path)
     parser.add_argument("--count", type=int, default=720)
     parser.add_argument("--seconds", type=float, default=6.5)
     parser.add_argument("--vocal-db", type=float, nargs=2, default=(-6.0, 2.0), metavar=("LOW", "HIGH"))
@@ -130,6 +136,8 @@ def main() -> None:
         for folder in args.calibrate:
             calibrate(folder, args.seconds)
         return
+    if not (args.vocals and args.accompaniments and args.output):
+        raise SystemExit("Error: --vocals, --accompaniments and -o are needed (or --calibrate STEMS...)")
     from vocal_remover.data.augment import add_reverb, pan_gains
     from vocal_remover.data.vocal_variants import vocal_variant
 
@@ -185,7 +193,7 @@ def main() -> None:
             vocal_path, vocal_start = draw(rng, vocal_sources, vocal_weights, args.seconds)
             vocal = read_segment(vocal_path, vocal_start, args.seconds)
             levels = frame_db(vocal.mean(axis=1))
-            if np.mean(levels > levels.max() - 30) >= 0.5 and levels.max() > -50:
+            if sings(levels):
                 break
         for _ in range(50):  # and the accompaniment plays
             acc_path, acc_start = draw(rng, accompaniment_sources, accompaniment_weights, args.seconds)
@@ -202,8 +210,7 @@ def main() -> None:
         v_profile, a_profile = pitch_profile(vocal.mean(axis=1)), pitch_profile(accompaniment.mean(axis=1))
         matched_shift = best_shift(v_profile, a_profile)
         entry = {"vocal": f"{vocal_path}@{vocal_start:.2f}", "accompaniment": f"{acc_path}@{acc_start:.2f}"}
-        active = frame_db(vocal.mean(axis=1))
-        active_mask = np.repeat(active > active.max() - 30, RATE // 10)
+        active_mask = np.repeat(levels > levels.max() - 30, RATE // 10)
         acc_rms = np.sqrt(np.mean(accompaniment ** 2) + 1e-12)
         for pool, shift in (("key-matched", matched_shift), ("random-key", random_shift)):
             moved = vocal_variant(vocal, RATE, float(shift)) if shift else vocal.copy()
@@ -233,17 +240,23 @@ def main() -> None:
 def calibrate(folder: Path, seconds: float, every_s: float = 30.0, per_track: int = 6) -> None:
     """Print the key agreement of a stems folder's real pairs: segments every `every_s` seconds where the voice
     sings, their agreement at the true key (shift 0), averaged over all shifts, and how often shift 0 scores best."""
+    tracks = sorted(p for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else []
     rows = []
-    for track in sorted(p for p in folder.iterdir() if p.is_dir()):
-        vocal_file, acc_file = audio_files(track, "vocals")[0], audio_files(track, "accompaniment")[0]
+    for track in tracks:
+        stems = {p.stem.lower(): p for p in sorted(track.iterdir()) if p.suffix.lower() in AUDIO}
+        if "vocals" not in stems or "accompaniment" not in stems:
+            continue  # not a stems track
+        vocal_file, acc_file = stems["vocals"], stems["accompaniment"]
         duration = sf.info(vocal_file).duration
         for start in np.arange(0, duration - seconds, every_s)[:per_track]:
             vocal = read_segment(vocal_file, start, seconds).mean(axis=1)
-            levels = frame_db(vocal)
-            if np.mean(levels > levels.max() - 30) < 0.5 or levels.max() < -50:
+            if not sings(frame_db(vocal)):
                 continue
             v, a = pitch_profile(vocal), pitch_profile(read_segment(acc_file, start, seconds).mean(axis=1))
             rows.append((agreement(v, a, 0), best_shift(v, a)))
+    if not rows:
+        raise SystemExit(f"Error: no sung segment of {seconds:g} s in a stems track (<track>/vocals.*, "
+                         f"<track>/accompaniment.*) under {folder}")
     true_key = np.array([r[0] for r in rows])
     best = np.array([r[1] for r in rows])
     print(f"{folder}: {len(rows)} sung segments of {seconds:g} s; agreement at the true key {true_key.mean():+.3f} "

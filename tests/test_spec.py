@@ -24,9 +24,10 @@ def test_frame_count_and_librosa_parity():
     spec = stft(torch.from_numpy(audio), 2048, 1024)
     assert spec.shape == (1025, 1 + 30000 // 1024)
     ref = librosa.stft(audio, n_fft=2048, hop_length=1024, center=True, pad_mode="constant")
-    # float32 FFTs agree to ~1e-4 relative (the largest bins here are ~100); the exact digits depend on the
-    # FFT backend and thread count, which earlier tests in the same process can change
-    assert np.allclose(spec.numpy(), ref, rtol=1e-4, atol=1e-3)
+    # float32 FFTs agree to ~1e-4 of the largest bin (~84 here); the exact digits depend on the FFT backend and on
+    # state earlier tests in the same process leave (on an Intel Xeon with MKL, session 39, one full-suite run gave
+    # a bin 3e-3 off, 4e-5 of the largest, not reproduced alone). A wrong window, hop or padding is off by O(1-100).
+    assert np.abs(spec.numpy() - ref).max() <= 1e-4 * np.abs(ref).max()
 
 
 def test_network_input_is_scaled_per_item_and_silence_stays_zero():

@@ -52,6 +52,8 @@
 #   recipes/default-model-v2.sh session31_fit # memorisation probe: 4, 16 and 80 MUSDB previews alone at lr 1e-3
 #   recipes/default-model-v2.sh session39_remixes # key-matched remixes of any vocal over any accompaniment, and a control
 #   recipes/default-model-v2.sh session39 # the two as pools beside the real pairs, side by side (sessions 32-38: see each function)
+#   recipes/default-model-v2.sh session40_twins # each hard negative's voiced twin: vocals remixed over the same game music
+#   recipes/default-model-v2.sh session40 # hard negatives alone against hard negatives with their twins, side by side
 #
 # Every session continues from the packaged model (vocal_remover/models/default), so training accumulates
 # across sessions; the packaged model is replaced only when validation improves (see recipes/README.md).
@@ -1644,6 +1646,54 @@ session39_score() {
   band_limit_candidates s39 k r
   score_band_limit session39
   score_heldout_instrumental session39
+}
+
+session40_twins() {
+  # Session 40's data: session 37's hard negatives (game-music chunks the packaged model scores as sung, labelled
+  # voice-free) each given a voiced twin: 720 remixes of 6.5 s of a vocal (ssvd's solo singing at weight 2, the six EIR
+  # songs' and MUSDB's training vocals at 1 each) over a segment of those same chunks, cached as CACHE/negative-twins.
+  # recipes/data/key_matched_remixes.py writes two pools; its random-key one is used (session 39: key made no
+  # difference). Two processes, one thread each. Needs session37_negatives.
+  local out="$WORK/negative-twins" i
+  need_hard_negatives || return 1
+  for i in 0 1; do
+    OMP_NUM_THREADS=1 $PY "$HERE/data/key_matched_remixes.py" --vocals "$SHARED/ssvd/vocals" "$WORK/eir-train" \
+        "$SHARED/musdb7/train" --vocal-weights 2,1,1 --accompaniments "$WORK/hard-negatives/instruments" \
+        -o "$out" --count 720 --seconds 6.5 --seed 40 --shard "$i/2" 2>"$out-$i.log" &
+  done
+  wait
+  $VR cache "$out/random-key" -o "$CACHE/negative-twins" -j 2 -q
+}
+
+session40() {
+  # Session 40: session 37's hard negatives at weight 0.04 held the EIR song (4.81 / 8.91) and stopped the model taking
+  # held-out game music for voice (43 dB against 17) but cost voice (MUSDB -0.14, MIR-1K -0.55 against their
+  # control); remixes over game music did the opposite (session 39). Here each side gets the other's counterweight:
+  # the same accompaniments heard without a voice and with one. Two arms side by side, one thread each, the same
+  # seed (92), from the packaged model, session 32's regime (small steps, lr 1e-4, band limit on 30%, eval mode) in
+  # PRECISION [fp32] (this session's CPU, AMD EPYC Zen 3, has no bf16): s40-n plus the hard negatives at weight 0.04
+  # (drawn by weight x length: about 9% of the crops); s40-t the same plus session40_twins at weight 0.08 (the same
+  # weight x length as the negatives, so each accompaniment is heard as often with a voice as without).
+  # SESSION_MINUTES [75].
+  # Fixed before training: candidates each tail mean and it halfway back; session 14's rule, the middle-half line
+  # beside it; held-out instrumental music as session 37. The twins hold if s40-t's tail beats s40-n's paired on MUSDB
+  # vocals and on the MIR-1K probe without losing the EIR song's pieces or held-out instrumental music.
+  export OMP_NUM_THREADS=1
+  need_hard_negatives || return 1
+  [[ -f "$CACHE/negative-twins/manifest.json" ]] || { echo "no $CACHE/negative-twins: run session40_twins" >&2; return 1; }
+  small_steps_arm s40-n 1e-4 "${SESSION_MINUTES:-75}" 92 --data "$CACHE/hard-negatives" \
+      --data-weights 1,0.25,0.035,0.5,0.04 --precision "${PRECISION:-fp32}" &
+  small_steps_arm s40-t 1e-4 "${SESSION_MINUTES:-75}" 92 --data "$CACHE/hard-negatives" --data "$CACHE/negative-twins" \
+      --data-weights 1,0.25,0.035,0.5,0.04,0.08 --precision "${PRECISION:-fp32}" &
+  wait
+  session40_score
+}
+
+session40_score() {
+  CANDIDATES=()
+  band_limit_candidates s40 n t
+  score_band_limit session40
+  score_heldout_instrumental session40
 }
 
 "$@"

@@ -54,6 +54,7 @@
 #   recipes/default-model-v2.sh session39 # the two as pools beside the real pairs, side by side (sessions 32-38: see each function)
 #   recipes/default-model-v2.sh session40_twins # each hard negative's voiced twin: vocals remixed over the same game music
 #   recipes/default-model-v2.sh session40 # hard negatives alone against hard negatives with their twins, side by side
+#   recipes/default-model-v2.sh session41 # prepared: room voices + negatives against the same + twins (PRECISION fp32 without bf16)
 #
 # Every session continues from the packaged model (vocal_remover/models/default), so training accumulates
 # across sessions; the packaged model is replaced only when validation improves (see recipes/README.md).
@@ -1694,6 +1695,32 @@ session40_score() {
   band_limit_candidates s40 n t
   score_band_limit session40
   score_heldout_instrumental session40
+}
+
+session41() {
+  # Prepared in session 40, before any session-41 result: session 40's voiced twins kept the EIR song beside the hard
+  # negatives (its pieces +0.97 / +0.80 against negatives alone) but gave back no voice on MUSDB or MIR-1K, and on
+  # session 32's regime without room voices the negatives cost far more (MUSDB -0.52 paired) than beside session 37's
+  # room voices (-0.04). Two arms side by side, one thread each, the same seed (93), from the packaged model, session
+  # 34's room-voices settings in PRECISION [bf16; fp32 on a CPU without native bf16, where bf16 is ~70x slower]:
+  # s41-r, room voices + hard negatives at 0.04 (session 37's s37-n again, the control); s41-w, the same + the twins
+  # at 0.08. SESSION_MINUTES [85]. Needs session37_negatives and session40_twins.
+  # Fixed before training: candidates each tail mean and it halfway back; session 14's rule, the middle-half line
+  # beside it; held-out instrumental music as session 37. The twins hold if s41-w's tail keeps more of the EIR song's
+  # pieces than s41-r's (paired) without losing MUSDB or the MIR-1K probe (paired, intervals not wholly below zero).
+  export OMP_NUM_THREADS=1
+  need_hard_negatives || return 1
+  [[ -f "$CACHE/negative-twins/manifest.json" ]] || { echo "no $CACHE/negative-twins: run session40_twins" >&2; return 1; }
+  small_steps_arm s41-r 1e-4 "${SESSION_MINUTES:-85}" 93 "${ROOM_VOICES[@]}" --data "$CACHE/hard-negatives" \
+      --data-weights 1,0.25,0.035,0.5,2,0.04 --augment "$ROOM_AUGMENT" --precision "${PRECISION:-bf16}" &
+  small_steps_arm s41-w 1e-4 "${SESSION_MINUTES:-85}" 93 "${ROOM_VOICES[@]}" --data "$CACHE/hard-negatives" \
+      --data "$CACHE/negative-twins" --data-weights 1,0.25,0.035,0.5,2,0.04,0.08 --augment "$ROOM_AUGMENT" \
+      --precision "${PRECISION:-bf16}" &
+  wait
+  CANDIDATES=()
+  band_limit_candidates s41 r w
+  score_band_limit session41
+  score_heldout_instrumental session41
 }
 
 "$@"

@@ -1521,6 +1521,19 @@ need_hard_negatives() {
   [[ -f "$CACHE/hard-negatives/manifest.json" ]] || { echo "no $CACHE/hard-negatives: run session37_negatives" >&2; return 1; }
 }
 
+need_negative_twins() {
+  [[ -f "$CACHE/negative-twins/manifest.json" ]] || { echo "no $CACHE/negative-twins: run session40_twins" >&2; return 1; }
+}
+
+score_arms() {
+  # PREFIX ARM...: each arm's tail mean and it halfway back (band_limit_candidates), scored as sessions 37-41 score them:
+  # score_band_limit and held-out instrumental music, as RUNS/evaluate-sessionNN-*.json (PREFIX sNN)
+  CANDIDATES=()
+  band_limit_candidates "$@"
+  score_band_limit "session${1#s}"
+  score_heldout_instrumental "session${1#s}"
+}
+
 score_heldout_instrumental() {
   # NAME: how much of WORK/heldout-instrumental (session37_negatives) the packaged model and CANDIDATES take for voice
   # (instrumental SDR with silent vocals, higher is better), as RUNS/evaluate-NAME-heldout-instrumental.json
@@ -1548,12 +1561,7 @@ session37() {
   session37_score
 }
 
-session37_score() {
-  CANDIDATES=()
-  band_limit_candidates s37 r n
-  score_band_limit session37
-  score_heldout_instrumental session37
-}
+session37_score() { score_arms s37 r n; }
 
 session37_dose() {
   # Scoring only, fixed after session37_score and before scoring it: the negatives at a quarter dose in weight space,
@@ -1583,10 +1591,7 @@ session38() {
   small_steps_arm s38-m 1e-4 "${SESSION_MINUTES:-90}" 90 --data "$CACHE/hard-negatives" \
       --data-weights "1,0.25,0.035,0.5,${NEG_WEIGHT:-0.01}" &
   wait
-  CANDIDATES=()
-  band_limit_candidates s38 q m
-  score_band_limit session38
-  score_heldout_instrumental session38
+  score_arms s38 q m
 }
 
 session38_soup() {
@@ -1642,12 +1647,7 @@ session39() {
   session39_score
 }
 
-session39_score() {
-  CANDIDATES=()
-  band_limit_candidates s39 k r
-  score_band_limit session39
-  score_heldout_instrumental session39
-}
+session39_score() { score_arms s39 k r; }
 
 session40_twins() {
   # Session 40's data: session 37's hard negatives (game-music chunks the packaged model scores as sung, labelled
@@ -1681,7 +1681,7 @@ session40() {
   # vocals and on the MIR-1K probe without losing the EIR song's pieces or held-out instrumental music.
   export OMP_NUM_THREADS=1
   need_hard_negatives || return 1
-  [[ -f "$CACHE/negative-twins/manifest.json" ]] || { echo "no $CACHE/negative-twins: run session40_twins" >&2; return 1; }
+  need_negative_twins || return 1
   small_steps_arm s40-n 1e-4 "${SESSION_MINUTES:-75}" 92 --data "$CACHE/hard-negatives" \
       --data-weights 1,0.25,0.035,0.5,0.04 --precision "${PRECISION:-fp32}" &
   small_steps_arm s40-t 1e-4 "${SESSION_MINUTES:-75}" 92 --data "$CACHE/hard-negatives" --data "$CACHE/negative-twins" \
@@ -1690,12 +1690,7 @@ session40() {
   session40_score
 }
 
-session40_score() {
-  CANDIDATES=()
-  band_limit_candidates s40 n t
-  score_band_limit session40
-  score_heldout_instrumental session40
-}
+session40_score() { score_arms s40 n t; }
 
 session41() {
   # Prepared in session 40, before any session-41 result: session 40's voiced twins kept the EIR song beside the hard
@@ -1710,17 +1705,14 @@ session41() {
   # pieces than s41-r's (paired) without losing MUSDB or the MIR-1K probe (paired, intervals not wholly below zero).
   export OMP_NUM_THREADS=1
   need_hard_negatives || return 1
-  [[ -f "$CACHE/negative-twins/manifest.json" ]] || { echo "no $CACHE/negative-twins: run session40_twins" >&2; return 1; }
+  need_negative_twins || return 1
   small_steps_arm s41-r 1e-4 "${SESSION_MINUTES:-85}" 93 "${ROOM_VOICES[@]}" --data "$CACHE/hard-negatives" \
       --data-weights 1,0.25,0.035,0.5,2,0.04 --augment "$ROOM_AUGMENT" --precision "${PRECISION:-bf16}" &
   small_steps_arm s41-w 1e-4 "${SESSION_MINUTES:-85}" 93 "${ROOM_VOICES[@]}" --data "$CACHE/hard-negatives" \
       --data "$CACHE/negative-twins" --data-weights 1,0.25,0.035,0.5,2,0.04,0.08 --augment "$ROOM_AUGMENT" \
       --precision "${PRECISION:-bf16}" &
   wait
-  CANDIDATES=()
-  band_limit_candidates s41 r w
-  score_band_limit session41
-  score_heldout_instrumental session41
+  score_arms s41 r w
 }
 
 "$@"

@@ -109,7 +109,7 @@ def test_bad_inputs_give_one_line_errors(tiny_model_dir, tmp_path):
         assert_no_traceback(proc)
         assert proc.returncode == 1, (path, proc.stderr)
         errors = error_lines(proc)
-        assert errors and name in errors[0], proc.stderr
+        assert len(errors) == 1 and name in errors[0], proc.stderr
     assert not (tmp_path / "out").exists() or list((tmp_path / "out").iterdir()) == []
 
 

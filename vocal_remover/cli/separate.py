@@ -163,6 +163,8 @@ def separate(
     written = wanted + (("remix",) if vocals_gain is not None else ())
 
     files, problems, left_out = find_inputs(inputs, output_dir)
+    if not files and len(problems) == 1:  # the one input named is bad: its own error is the whole message
+        raise fail(f"{problems[0][0]}: {problems[0][1]}", 1)
     failures = 0
     for path, why in problems:
         error(f"{path}: {why}")

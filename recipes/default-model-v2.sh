@@ -1697,7 +1697,7 @@ session41() {
   # negatives (its pieces +0.97 / +0.80 against negatives alone) but gave back no voice on MUSDB or MIR-1K, and on
   # session 32's regime without room voices the negatives cost far more (MUSDB -0.52 paired) than beside session 37's
   # room voices (-0.04). Two arms side by side, one thread each, the same seed (93), from the packaged model, session
-  # 34's room-voices settings in PRECISION [bf16; fp32 on a CPU without native bf16, where bf16 is ~70x slower]:
+  # 34's room-voices settings in PRECISION [bf16; fp32 on a CPU without native bf16, where torch emulates it]:
   # s41-r, room voices + hard negatives at 0.04 (session 37's s37-n again, the control); s41-w, the same + the twins
   # at 0.08. SESSION_MINUTES [85]. Needs session37_negatives and session40_twins.
   # Fixed before training: candidates each tail mean and it halfway back; session 14's rule, the middle-half line

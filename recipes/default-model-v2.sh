@@ -54,7 +54,9 @@
 #   recipes/default-model-v2.sh session39 # the two as pools beside the real pairs, side by side (sessions 32-38: see each function)
 #   recipes/default-model-v2.sh session40_twins # each hard negative's voiced twin: vocals remixed over the same game music
 #   recipes/default-model-v2.sh session40 # hard negatives alone against hard negatives with their twins, side by side
-#   recipes/default-model-v2.sh session41 # prepared: room voices + negatives against the same + twins (PRECISION fp32 without bf16)
+#   recipes/default-model-v2.sh session41 # room voices + negatives against the same + twins (PRECISION fp32 without bf16)
+#   recipes/default-model-v2.sh session42 # prepared, a CPU with native bf16: session 37's negatives arm in bf16 against fp32
+#   recipes/default-model-v2.sh session42_fp32 # prepared, a CPU without it: session 32's regime against + room voices, fp32
 #
 # Every session continues from the packaged model (vocal_remover/models/default), so training accumulates
 # across sessions; the packaged model is replaced only when validation improves (see recipes/README.md).
@@ -1713,6 +1715,46 @@ session41() {
       --precision "${PRECISION:-bf16}" &
   wait
   score_arms s41 r w
+}
+
+session42() {
+  # Prepared in session 41, before any session-42 result. Session 37's arm (room voices + hard negatives at 0.04) cost
+  # MUSDB -0.04 paired against the packaged model in bf16 (Zen 4, seed 89); the same recipe in fp32 on Zen 3 (session
+  # 41's s41-r, seed 93) -0.23 [-0.37, -0.09], and sessions 40-41 were the only fp32 runs of session 32's regime. Does
+  # fp32 itself cost these runs? Needs a CPU with native bf16 (refuses without). Two arms side by side, one thread
+  # each, the same seed (94) and the same number of steps, STEPS [1000] (fp32 is slower a step there; SESSION_MINUTES
+  # [120] only caps them): s42-b in bf16, s42-f in fp32. Needs session37_negatives.
+  # Fixed before training: candidates each tail mean and it halfway back; session 14's rule. fp32 costs if s42-f's tail
+  # is below s42-b's paired on MUSDB vocals with the interval wholly below zero.
+  export OMP_NUM_THREADS=1
+  $PY -c "import sys; from vocal_remover.device import cpu_has_native_bf16; sys.exit(0 if cpu_has_native_bf16() else 1)" \
+      || { echo "session42 needs a CPU with native bf16 (avx512_bf16 or amx_bf16); run session42_fp32 instead" >&2; return 1; }
+  need_hard_negatives || return 1
+  local precision
+  for precision in b f; do
+    small_steps_arm "s42-$precision" 1e-4 "${SESSION_MINUTES:-120}" 94 "${ROOM_VOICES[@]}" \
+        --data "$CACHE/hard-negatives" --data-weights 1,0.25,0.035,0.5,2,0.04 --augment "$ROOM_AUGMENT" \
+        --steps "${STEPS:-1000}" --precision "$([[ $precision == b ]] && echo bf16 || echo fp32)" &
+  done
+  wait
+  score_arms s42 b f
+}
+
+session42_fp32() {
+  # Prepared in session 41 for a CPU without native bf16, the same question asked the only way such a CPU can: do
+  # the two recipes whose bf16 results are known keep them in fp32? Session 32's regime from this model was level on
+  # MUSDB in bf16 (session 33: -0.01 to +0.06 paired, two seeds) and session 34's room voices gained (+0.10 to +0.14);
+  # in fp32, sessions 40-41's arms with negatives lost 0.2-0.5. Two arms side by side, one thread each, seed 94, fp32,
+  # SESSION_MINUTES [85]: s42-p session 32's regime as it is; s42-v the same + room voices. No new data needed.
+  # Fixed before training: candidates each tail mean and it halfway back; session 14's rule. fp32 is not what costs if
+  # s42-p's tail is not below the packaged model with the interval wholly below zero on MUSDB and s42-v's tail is
+  # above s42-p's (paired, as session 34 found in bf16).
+  export OMP_NUM_THREADS=1
+  small_steps_arm s42-p 1e-4 "${SESSION_MINUTES:-85}" 94 --precision fp32 &
+  small_steps_arm s42-v 1e-4 "${SESSION_MINUTES:-85}" 94 "${ROOM_VOICES[@]}" --augment "$ROOM_AUGMENT" \
+      --precision fp32 &
+  wait
+  score_arms s42 p v
 }
 
 "$@"

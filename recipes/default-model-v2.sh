@@ -55,6 +55,7 @@
 #   recipes/default-model-v2.sh session40_twins # each hard negative's voiced twin: vocals remixed over the same game music
 #   recipes/default-model-v2.sh session40 # hard negatives alone against hard negatives with their twins, side by side
 #   recipes/default-model-v2.sh session41 # room voices + negatives against the same + twins (PRECISION fp32 without bf16)
+#   recipes/default-model-v2.sh session41_fp32_replica # session32_seed2's short bf16 arms again in fp32 (same seed and steps)
 #   recipes/default-model-v2.sh session42 # prepared, a CPU with native bf16: session 37's negatives arm in bf16 against fp32
 #   recipes/default-model-v2.sh session42_fp32 # prepared, a CPU without it: session 32's regime against + room voices, fp32
 #
@@ -1715,6 +1716,20 @@ session41() {
       --precision "${PRECISION:-bf16}" &
   wait
   score_arms s41 r w
+}
+
+session41_fp32_replica() {
+  # Added in session 41 after its results, before this run's: session32_seed2 again in fp32 on a CPU without bf16
+  # (the same seed, 71, learning rates, start and scoring; STEPS [397], the steps its bf16 arms got in 30 minutes on
+  # Zen 4). Its bf16 tails were +0.09 and +0.05 paired on MUSDB. fp32 costs this regime if both fp32 tails fall below
+  # their bf16 twins' paired means by more than 0.1 dB (paired_results.py against the packaged model).
+  export OMP_NUM_THREADS=1
+  small_steps_arm s41f-l 1e-4 "${SESSION_MINUTES:-40}" 71 --steps "${STEPS:-397}" --precision fp32 &
+  small_steps_arm s41f-k 2e-4 "${SESSION_MINUTES:-40}" 71 --steps "${STEPS:-397}" --precision fp32 &
+  wait
+  CANDIDATES=()
+  band_limit_candidates s41f l k
+  score_band_limit session41f
 }
 
 session42() {

@@ -1745,12 +1745,10 @@ session42() {
   $PY -c "import sys; from vocal_remover.device import cpu_has_native_bf16; sys.exit(0 if cpu_has_native_bf16() else 1)" \
       || { echo "session42 needs a CPU with native bf16 (avx512_bf16 or amx_bf16); run session42_fp32 instead" >&2; return 1; }
   need_hard_negatives || return 1
-  local precision
-  for precision in b f; do
-    small_steps_arm "s42-$precision" 1e-4 "${SESSION_MINUTES:-120}" 94 "${ROOM_VOICES[@]}" \
-        --data "$CACHE/hard-negatives" --data-weights 1,0.25,0.035,0.5,2,0.04 --augment "$ROOM_AUGMENT" \
-        --steps "${STEPS:-1000}" --precision "$([[ $precision == b ]] && echo bf16 || echo fp32)" &
-  done
+  local arm=("${ROOM_VOICES[@]}" --data "$CACHE/hard-negatives" --data-weights 1,0.25,0.035,0.5,2,0.04
+             --augment "$ROOM_AUGMENT" --steps "${STEPS:-1000}")
+  small_steps_arm s42-b 1e-4 "${SESSION_MINUTES:-120}" 94 "${arm[@]}" --precision bf16 &
+  small_steps_arm s42-f 1e-4 "${SESSION_MINUTES:-120}" 94 "${arm[@]}" --precision fp32 &
   wait
   score_arms s42 b f
 }

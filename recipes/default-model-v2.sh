@@ -58,6 +58,7 @@
 #   recipes/default-model-v2.sh session41_fp32_replica # session32_seed2's short bf16 arms again in fp32 (same seed and steps)
 #   recipes/default-model-v2.sh session42 # prepared, a CPU with native bf16: session 37's negatives arm in bf16 against fp32
 #   recipes/default-model-v2.sh session42_fp32 # prepared, a CPU without it: session 32's regime against + room voices, fp32
+#   recipes/default-model-v2.sh session42_frozen # room voices with all weights training against the matrices frozen, bf16
 #
 # Every session continues from the packaged model (vocal_remover/models/default), so training accumulates
 # across sessions; the packaged model is replaced only when validation improves (see recipes/README.md).
@@ -1768,6 +1769,31 @@ session42_fp32() {
       --precision fp32 &
   wait
   score_arms s42 p v
+}
+
+session42_frozen() {
+  # Session 42, on a CPU with native bf16 but without session37_negatives' data (a bare machine: the hard negatives
+  # take longer to rebuild than the session has), so session42 could not run. Every room-voices run (sessions 33-36)
+  # gained on MUSDB's paired vocal mean (+0.10 to +0.14) and lost some of the held-out EIR song's instrumental pieces and
+  # the clip that sets MUSDB's instrumental median: the network drifts where it was not asked to. Session 26 found
+  # most of what CPU finetuning costs that song comes from the moving attention and feed-forward matrices (frozen, the
+  # pieces lost -0.13 against -0.44), in the old 32-crop regime and without new voices. Here the two together: two arms
+  # side by side, one thread each, the same seed (95: the same crops, gains and remixes step for step), from the
+  # packaged model, session 34's room-voices settings, bf16, SESSION_MINUTES [88]: s42-r as they are (all weights
+  # train); s42-z with those matrices frozen (--strategy freeze-linear, 93% of the parameters). No new data needed.
+  # Fixed before training: candidates each tail mean and it halfway back; session 14's rule. Freezing holds if s42-z's
+  # tail keeps more of the EIR pieces' instrumental than s42-r's tail (paired mean above zero) without losing MUSDB
+  # (s42-z against s42-r paired on vocals, interval not wholly below zero).
+  export OMP_NUM_THREADS=1
+  small_steps_arm s42-r 1e-4 "${SESSION_MINUTES:-88}" 95 "${ROOM_VOICES[@]}" --augment "$ROOM_AUGMENT" &
+  small_steps_arm s42-z 1e-4 "${SESSION_MINUTES:-88}" 95 "${ROOM_VOICES[@]}" --augment "$ROOM_AUGMENT" \
+      --strategy freeze-linear &
+  wait
+  CANDIDATES=()
+  band_limit_candidates s42 r z
+  score_band_limit session42
+  # held-out instrumental music only where session37_negatives left it
+  [[ ! -d "$WORK/heldout-instrumental" ]] || score_heldout_instrumental session42
 }
 
 "$@"

@@ -1531,11 +1531,16 @@ need_negative_twins() {
 
 score_arms() {
   # PREFIX ARM...: each arm's tail mean and it halfway back (band_limit_candidates), scored as sessions 37-41 score them:
-  # score_band_limit and held-out instrumental music, as RUNS/evaluate-sessionNN-*.json (PREFIX sNN)
+  # score_band_limit and held-out instrumental music, as RUNS/evaluate-sessionNN-*.json (PREFIX sNN); the latter only
+  # where session37_negatives has made its set
   CANDIDATES=()
   band_limit_candidates "$@"
   score_band_limit "session${1#s}"
-  score_heldout_instrumental "session${1#s}"
+  if [[ -d "$WORK/heldout-instrumental" ]]; then
+    score_heldout_instrumental "session${1#s}"
+  else
+    echo "no $WORK/heldout-instrumental (session37_negatives): held-out instrumental music not scored" >&2
+  fi
 }
 
 score_heldout_instrumental() {
@@ -1789,11 +1794,7 @@ session42_frozen() {
   small_steps_arm s42-z 1e-4 "${SESSION_MINUTES:-88}" 95 "${ROOM_VOICES[@]}" --augment "$ROOM_AUGMENT" \
       --strategy freeze-linear &
   wait
-  CANDIDATES=()
-  band_limit_candidates s42 r z
-  score_band_limit session42
-  # held-out instrumental music only where session37_negatives left it
-  [[ ! -d "$WORK/heldout-instrumental" ]] || score_heldout_instrumental session42
+  score_arms s42 r z
 }
 
 "$@"

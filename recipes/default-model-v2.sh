@@ -59,6 +59,7 @@
 #   recipes/default-model-v2.sh session42 # prepared, a CPU with native bf16: session 37's negatives arm in bf16 against fp32
 #   recipes/default-model-v2.sh session42_fp32 # prepared, a CPU without it: session 32's regime against + room voices, fp32
 #   recipes/default-model-v2.sh session42_frozen # room voices with all weights training against the matrices frozen, bf16
+#   recipes/default-model-v2.sh session43_compress # room voices against the same with a compressor on the remixed vocals
 #
 # Every session continues from the packaged model (vocal_remover/models/default), so training accumulates
 # across sessions; the packaged model is replaced only when validation improves (see recipes/README.md).
@@ -1795,6 +1796,26 @@ session42_frozen() {
       --strategy freeze-linear &
   wait
   score_arms s42 r z
+}
+
+session43_compress() {
+  # Session 43, a CPU with native bf16 and again a bare machine (no hard negatives). Session 42's band analysis: on the
+  # clip that sets MUSDB's instrumental median (Skelpolu) the room voices made the model hear less of the voice in every
+  # band from 200 Hz to 6.4 kHz. The remixed solo singing gets a synthetic room and panning, but keeps the full dynamics
+  # of a dry recording, where a mixed vocal is compressed to sit at a steady level in the band. Two arms side by side,
+  # one thread each, the same seed (96: the same crops, gains and remixes step for step; the compressor is drawn last),
+  # from the packaged model, session 34's room-voices settings, bf16, SESSION_MINUTES [85]: s43-r as they are (the
+  # control); s43-c with a compressor on 70% of the remixed vocals (vocal_compress_prob=0.7: threshold 0-12 dB below the
+  # crop's RMS, ratio 2-8, attack 2-20 ms, release 50-300 ms, the crop's RMS kept).
+  # Fixed before training: candidates each tail mean and it halfway back; session 14's rule. The compressor holds if
+  # s43-c's tail beats s43-r's tail paired on MUSDB's vocals (mean above zero) without losing the held-out EIR song's
+  # instrumental pieces (paired mean not below zero).
+  export OMP_NUM_THREADS=1
+  small_steps_arm s43-r 1e-4 "${SESSION_MINUTES:-85}" 96 "${ROOM_VOICES[@]}" --augment "$ROOM_AUGMENT" &
+  small_steps_arm s43-c 1e-4 "${SESSION_MINUTES:-85}" 96 "${ROOM_VOICES[@]}" \
+      --augment "$ROOM_AUGMENT,vocal_compress_prob=0.7" &
+  wait
+  score_arms s43 r c
 }
 
 "$@"

@@ -22,7 +22,7 @@ from vocal_remover.data import (
     build_cache,
     sample_token_modes,
 )
-from vocal_remover.data.augment import db_to_gain
+from vocal_remover.data.augment import compress, db_to_gain
 from vocal_remover.data.masking import NOISED, SET_TO_ONE, UNCHANGED, UNSELECTED
 from vocal_remover.errors import DataError
 from vocal_remover.spec import stft
@@ -158,6 +158,8 @@ def expected_item(ds: SupervisedDataset, p: dict) -> tuple[np.ndarray, np.ndarra
             voc = np.zeros_like(inst)
             for v in e["vocals"]:
                 x = v["cache"].read(v["track"], "vocals", v["start"], ds.segment)
+                if "compress" in v:
+                    x = compress(np.ascontiguousarray(x.T, np.float32), v["cache"].sample_rate, **v["compress"]).T
                 x = x[:, ::-1] if v["swap"] else x
                 x = x * (-v["gain"] if v["invert"] else v["gain"])
                 if v["mute"] >= 0:
@@ -276,6 +278,54 @@ def test_vocal_reverb_adds_a_decaying_room_and_keeps_the_sum(cache):
                for v in plain.plan(i)["vocals"])
     with pytest.raises(ValueError):
         AugmentConfig(vocal_reverb_seconds=(0.0, 1.0))
+
+
+def test_vocal_compressor_narrows_the_dynamics_keeps_the_level_and_the_crops(cache):
+    rate = 44100
+    t = np.arange(4 * rate) / rate
+    tone = np.sin(2 * np.pi * 220.0 * t)
+    envelope = np.where(t < 2.0, 1.0, 0.1)  # a loud phrase, then one 20 dB quieter
+    audio = np.stack([tone * envelope, 0.5 * tone * envelope]).astype(np.float32)
+    out = compress(audio, rate, threshold_db=-12.0, ratio=4.0, attack_s=0.005, release_s=0.1)
+    assert out.shape == audio.shape and out.dtype == np.float32
+    assert np.mean(out.astype(np.float64) ** 2) == pytest.approx(np.mean(audio.astype(np.float64) ** 2), rel=1e-4)
+
+    def rms_db(x, a, b):
+        return 10 * np.log10(np.mean(x[:, int(a * rate):int(b * rate)].astype(np.float64) ** 2))
+
+    # The static curve: the loud phrase lies 2.96 dB above the crop's RMS, 14.96 dB over the threshold, and a ratio of
+    # 4 takes 3/4 of that off; the quiet phrase (17 dB below the RMS) is under the threshold and untouched.
+    narrowed = rms_db(out, 0.5, 1.5) - rms_db(out, 2.5, 3.5)
+    assert narrowed == pytest.approx(20.0 - 0.75 * (10 * np.log10(2 / 1.01) + 12.0), abs=0.3)
+    assert out[1] == pytest.approx(0.5 * out[0], abs=1e-6)  # stereo-linked: the placement is kept
+    silent = np.zeros((2, rate), np.float32)
+    np.testing.assert_array_equal(compress(silent, rate, -6.0, 4.0, 0.01, 0.1), silent)
+
+    aug = AugmentConfig(vocal_compress_prob=0.5, second_vocal_prob=0.3, mixup_prob=0.0, identity_prob=0.0)
+    ds = SupervisedDataset(cache, W, samples_per_epoch=40, seed=8, augment=aug)
+    plain = SupervisedDataset(cache, W, samples_per_epoch=40, seed=8,
+                              augment=AugmentConfig(second_vocal_prob=0.3, mixup_prob=0.0, identity_prob=0.0))
+    drawn = 0
+    for i in range(40):
+        p, q = ds.plan(i), plain.plan(i)
+        item = ds[i]
+        assert torch.equal(item["mix"], item["instrumental"] + item["vocals"])
+        inst, voc = expected_item(ds, p)  # applies each vocal's compressor
+        np.testing.assert_allclose(item["vocals"].numpy(), voc.T, atol=2e-5)
+        for v in p.get("vocals", []):
+            settings = v.pop("compress", None)
+            if settings is not None:
+                drawn += 1
+                assert -12.0 <= settings["threshold_db"] <= 0.0 and 2.0 <= settings["ratio"] <= 8.0
+                assert 0.002 <= settings["attack_s"] <= 0.02 and 0.05 <= settings["release_s"] <= 0.3
+        assert p == q  # drawn last: the same crops, gains and swaps as without it
+    assert 8 <= drawn <= 35
+    assert all("compress" not in v for i in range(40) if plain.plan(i)["kind"] == "voxaug"
+               for v in plain.plan(i)["vocals"])  # off (the default) draws nothing
+    with pytest.raises(ValueError):
+        AugmentConfig(vocal_compress_ratio=(0.5, 4.0))
+    with pytest.raises(ValueError):
+        AugmentConfig(vocal_compress_threshold_db=(0.0, -12.0))
 
 
 def test_stem_eq_shapes_each_stem_by_its_own_curve_and_keeps_the_sum(cache):

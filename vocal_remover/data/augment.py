@@ -8,7 +8,8 @@ STFT, which is the same thing (the STFT is linear) and keeps mixture = instrumen
 
 Extras not in the seed, off by default until shown to help on the validation set: vocal polarity
 inversion, a random instrumental gain, random stereo placement (panning) of vocals, a synthetic room on
-remixed vocals, a random equaliser on each stem (real pairs included) and a random band limit on the whole example.
+remixed vocals, a compressor on remixed vocals, a random equaliser on each stem (real pairs included) and a random
+band limit on the whole example.
 """
 
 from __future__ import annotations
@@ -39,6 +40,14 @@ class AugmentConfig:
     vocal_reverb_prob: float = 0.0
     vocal_reverb_seconds: tuple[float, float] = (0.3, 1.5)
     vocal_reverb_wet_db: tuple[float, float] = (-12.0, -3.0)
+    # A compressor on each remixed vocal (off until it is shown to help): with this probability the vocal goes through a
+    # stereo-linked compressor whose threshold, against the crop's own RMS level, is drawn from
+    # vocal_compress_threshold_db and whose ratio is drawn from vocal_compress_ratio (attack and release from
+    # COMPRESS_ATTACK_S / COMPRESS_RELEASE_S); the crop keeps its RMS, so vocal_gain_db still sets its level. Mixed
+    # vocals are compressed hard and sit at a steady level in the band; solo singing is recorded with its full dynamics.
+    vocal_compress_prob: float = 0.0
+    vocal_compress_threshold_db: tuple[float, float] = (-12.0, 0.0)
+    vocal_compress_ratio: tuple[float, float] = (2.0, 8.0)
     # A random equaliser per stem (off until it is shown to help): with this probability each stem of an example, real
     # pairs included, goes through its own smooth zero-phase EQ, a gain drawn from stem_eq_db at each of EQ_ANCHORS_HZ
     # and linear in log-frequency between them. The mixture is still the sum of the stems. Real mixes differ in the
@@ -70,6 +79,10 @@ class AugmentConfig:
         if not 0.0 < low <= high:
             raise ValueError(f"AugmentConfig.band_limit_hz must be a (low, high) range of positive frequencies, "
                              f"got {self.band_limit_hz}")
+        low, high = self.vocal_compress_ratio if len(self.vocal_compress_ratio) == 2 else (0.0, -1.0)
+        if not 1.0 <= low <= high:
+            raise ValueError(f"AugmentConfig.vocal_compress_ratio must be a (low, high) range of ratios >= 1, "
+                             f"got {self.vocal_compress_ratio}")
         if not 0.0 <= self.vocal_pan_width <= 1.0:
             raise ValueError(f"AugmentConfig.vocal_pan_width must be in [0, 1], got {self.vocal_pan_width}")
         if self.mixup_alpha <= 0:
@@ -117,6 +130,45 @@ def add_reverb(audio, rate: int, seconds: float, wet_gain: float, seed: int):
     size = 1 << int(np.ceil(np.log2(n + length - 1)))
     wet = np.fft.irfft(np.fft.rfft(audio, size) * np.fft.rfft(response, size), size)[:, :n]
     return (audio + wet_gain * wet).astype(audio.dtype)
+
+
+# The compressor's time constants (seconds), drawn uniformly: a vocal chain's usual settings.
+COMPRESS_ATTACK_S = (0.002, 0.02)
+COMPRESS_RELEASE_S = (0.05, 0.3)
+COMPRESS_BLOCK = 256  # samples per level reading (5.8 ms at 44.1 kHz): fine enough for the shortest attack
+
+
+def compress(audio, rate: int, threshold_db: float, ratio: float, attack_s: float, release_s: float):
+    """(channels, n) float audio through a feed-forward compressor, same shape, dtype and RMS. The level is the RMS of
+    both channels together (stereo-linked, so the placement is kept) over blocks of COMPRESS_BLOCK samples; where it
+    exceeds the crop's RMS level plus `threshold_db`, the excess is divided by `ratio`. The gain reduction follows
+    rises with time constant `attack_s` and falls with `release_s`, and is interpolated between block centres; a
+    make-up gain then restores the crop's RMS. A silent crop is returned as a copy."""
+    import numpy as np
+
+    n = audio.shape[1]
+    power = np.mean(np.asarray(audio, np.float64) ** 2, axis=0)
+    mean_power = float(power.mean()) if n else 0.0
+    if mean_power <= 1e-12:
+        return audio.copy()
+    blocks = -(-n // COMPRESS_BLOCK)
+    padded = np.zeros(blocks * COMPRESS_BLOCK)
+    padded[:n] = power
+    level_db = 10.0 * np.log10(padded.reshape(blocks, COMPRESS_BLOCK).mean(axis=1) + 1e-12)
+    wanted = np.maximum(level_db - (10.0 * np.log10(mean_power) + threshold_db), 0.0) * (1.0 - 1.0 / ratio)
+    attack = np.exp(-COMPRESS_BLOCK / (attack_s * rate))
+    release = np.exp(-COMPRESS_BLOCK / (release_s * rate))
+    reduction = np.empty(blocks)
+    state = 0.0
+    for k, target in enumerate(wanted):  # one step a block: a few hundred for a training crop
+        coef = attack if target > state else release
+        state = coef * state + (1.0 - coef) * target
+        reduction[k] = state
+    centres = (np.arange(blocks) + 0.5) * COMPRESS_BLOCK
+    gain = 10.0 ** (-np.interp(np.arange(n), centres, reduction) / 20.0)
+    out = np.asarray(audio, np.float64) * gain
+    out *= np.sqrt(mean_power / max(float(np.mean(out ** 2)), 1e-30))
+    return out.astype(audio.dtype)
 
 
 def _zero_phase(audio, rate: int, gain_of):

@@ -19,8 +19,8 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from vocal_remover.data.augment import (EQ_ANCHORS_HZ, AugmentConfig, add_reverb, band_limit, db_to_gain, equalise,
-                                        pan_gains)
+from vocal_remover.data.augment import (COMPRESS_ATTACK_S, COMPRESS_RELEASE_S, EQ_ANCHORS_HZ, AugmentConfig, add_reverb,
+                                        band_limit, compress, db_to_gain, equalise, pan_gains)
 from vocal_remover.data.cache import AudioCache, TrackRecord
 from vocal_remover.data.masking import sample_token_modes
 from vocal_remover.data.sampling import item_rng
@@ -259,6 +259,14 @@ class SupervisedDataset(_CropDataset):
         if a.band_limit_prob > 0 and rng.random() < a.band_limit_prob:
             low, high = np.log(a.band_limit_hz)
             p["band_limit"] = float(np.exp(rng.uniform(low, high)))
+        # After that, for the same reason: the compressor's settings for each remixed vocal.
+        if a.vocal_compress_prob > 0 and p["kind"] == "voxaug":
+            for v in p["vocals"]:
+                if rng.random() < a.vocal_compress_prob:
+                    v["compress"] = {"threshold_db": float(rng.uniform(*a.vocal_compress_threshold_db)),
+                                     "ratio": float(rng.uniform(*a.vocal_compress_ratio)),
+                                     "attack_s": float(rng.uniform(*COMPRESS_ATTACK_S)),
+                                     "release_s": float(rng.uniform(*COMPRESS_RELEASE_S))}
         return p
 
     def plan(self, index: int) -> dict[str, Any]:
@@ -274,6 +282,8 @@ class SupervisedDataset(_CropDataset):
 
     def _render_vocal(self, v: dict[str, Any]) -> np.ndarray:
         x = v["cache"].read_planar(v["track"], ("vocals",), v["start"], self.segment)["vocals"]
+        if "compress" in v:  # the dry voice, as a mixing engineer's chain has it: compressor first, room last
+            x = compress(x, v["cache"].sample_rate, **v["compress"])
         if v["swap"]:
             x = x[::-1]
         x = x * np.float32(-v["gain"] if v["invert"] else v["gain"])

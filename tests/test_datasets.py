@@ -22,7 +22,7 @@ from vocal_remover.data import (
     build_cache,
     sample_token_modes,
 )
-from vocal_remover.data.augment import compress, db_to_gain
+from vocal_remover.data.augment import compress, db_to_gain, match_balance
 from vocal_remover.data.masking import NOISED, SET_TO_ONE, UNCHANGED, UNSELECTED
 from vocal_remover.errors import DataError
 from vocal_remover.spec import stft
@@ -158,6 +158,8 @@ def expected_item(ds: SupervisedDataset, p: dict) -> tuple[np.ndarray, np.ndarra
             voc = np.zeros_like(inst)
             for v in e["vocals"]:
                 x = v["cache"].read(v["track"], "vocals", v["start"], ds.segment)
+                if "match" in v:
+                    x = match_balance(np.ascontiguousarray(x.T, np.float32), v["cache"].sample_rate, v["match"]).T
                 if "compress" in v:
                     x = compress(np.ascontiguousarray(x.T, np.float32), v["cache"].sample_rate, **v["compress"]).T
                 x = x[:, ::-1] if v["swap"] else x
@@ -326,6 +328,60 @@ def test_vocal_compressor_narrows_the_dynamics_keeps_the_level_and_the_crops(cac
         AugmentConfig(vocal_compress_ratio=(0.5, 4.0))
     with pytest.raises(ValueError):
         AugmentConfig(vocal_compress_threshold_db=(0.0, -12.0))
+
+
+def test_vocal_tone_match_moves_a_voice_towards_the_mixed_balance_and_keeps_the_crops(cache):
+    from vocal_remover.data.augment import EQ_ANCHORS_HZ, MIXED_VOCAL_BALANCE_DB, band_balance, band_limit, equalise
+
+    rate = 44100
+    t = np.arange(2 * rate) / rate
+    for k, f in enumerate(EQ_ANCHORS_HZ):  # a sine at an anchor: all of its energy in that anchor's band
+        tone = np.stack([np.sin(2 * np.pi * f * t)] * 2).astype(np.float32)
+        assert int(np.argmax(band_balance(tone, rate))) == k and band_balance(tone, rate)[k] > -0.1
+    assert band_balance(np.zeros((2, rate), np.float32), rate) is None
+    # Noise through a curve 12 dB down at 160 Hz and 10 dB down from 2.5 kHz: far from a mixed vocal in most bands.
+    noise = np.random.default_rng(0).standard_normal((2, 4 * rate)).astype(np.float32)
+    dark = equalise(noise, rate, [0.0, -12.0, 0.0, 0.0, -10.0, -10.0, -10.0])
+    target = np.asarray(MIXED_VOCAL_BALANCE_DB)
+    before = np.abs(band_balance(dark, rate) - target)
+    out = match_balance(dark, rate, 1.0)
+    assert out.shape == dark.shape and out.dtype == np.float32
+    assert np.mean(out.astype(np.float64) ** 2) == pytest.approx(np.mean(dark.astype(np.float64) ** 2), rel=1e-4)
+    after = np.abs(band_balance(out, rate) - target)
+    assert after.mean() < 0.5 * before.mean()  # a full match more than halves the distance to a mixed vocal
+    halfway = np.abs(band_balance(match_balance(dark, rate, 0.5), rate) - target)
+    assert after.mean() < halfway.mean() < before.mean()
+    np.testing.assert_allclose(match_balance(dark, rate, 0.0), dark, atol=1e-5)  # strength 0 changes nothing
+    # A band-limited recording's empty top is left alone, not raised by 12 dB of noise.
+    narrow = band_limit(noise, rate, 8000.0)
+    matched = match_balance(narrow, rate, 1.0)
+    spectrum = np.sum(np.abs(np.fft.rfft(matched, axis=1)) ** 2, axis=0)
+    freqs = np.fft.rfftfreq(matched.shape[1], 1.0 / rate)
+    assert spectrum[freqs > 10500].sum() / spectrum.sum() < 1e-5
+    np.testing.assert_array_equal(match_balance(np.zeros((2, rate), np.float32), rate, 1.0), 0.0)
+
+    aug = AugmentConfig(vocal_match_prob=0.5, second_vocal_prob=0.3, mixup_prob=0.0, identity_prob=0.0)
+    ds = SupervisedDataset(cache, W, samples_per_epoch=40, seed=9, augment=aug)
+    plain = SupervisedDataset(cache, W, samples_per_epoch=40, seed=9,
+                              augment=AugmentConfig(second_vocal_prob=0.3, mixup_prob=0.0, identity_prob=0.0))
+    drawn = 0
+    for i in range(40):
+        p, q = ds.plan(i), plain.plan(i)
+        item = ds[i]
+        assert torch.equal(item["mix"], item["instrumental"] + item["vocals"])
+        inst, voc = expected_item(ds, p)  # applies each vocal's tone match
+        np.testing.assert_allclose(item["vocals"].numpy(), voc.T, atol=2e-5)
+        for v in p.get("vocals", []):
+            strength = v.pop("match", None)
+            if strength is not None:
+                drawn += 1
+                assert 0.5 <= strength <= 1.0
+        assert p == q  # drawn last: the same crops, gains and swaps as without it
+    assert 8 <= drawn <= 35
+    assert all("match" not in v for i in range(40) if plain.plan(i)["kind"] == "voxaug"
+               for v in plain.plan(i)["vocals"])  # off (the default) draws nothing
+    with pytest.raises(ValueError):
+        AugmentConfig(vocal_match_strength=(0.5, 1.5))
 
 
 def test_stem_eq_shapes_each_stem_by_its_own_curve_and_keeps_the_sum(cache):

@@ -20,7 +20,8 @@ import torch
 from torch.utils.data import Dataset
 
 from vocal_remover.data.augment import (COMPRESS_ATTACK_S, COMPRESS_RELEASE_S, EQ_ANCHORS_HZ, AugmentConfig, add_reverb,
-                                        band_limit, compress, db_to_gain, equalise, pan_gains)
+                                        band_limit, compress, db_to_gain, equalise, match_balance,
+                                        pan_gains)
 from vocal_remover.data.cache import AudioCache, TrackRecord
 from vocal_remover.data.masking import sample_token_modes
 from vocal_remover.data.sampling import item_rng
@@ -267,6 +268,10 @@ class SupervisedDataset(_CropDataset):
                                      "ratio": float(rng.uniform(*a.vocal_compress_ratio)),
                                      "attack_s": float(rng.uniform(*COMPRESS_ATTACK_S)),
                                      "release_s": float(rng.uniform(*COMPRESS_RELEASE_S))}
+        if a.vocal_match_prob > 0 and p["kind"] == "voxaug":  # and the tone match's, after those
+            for v in p["vocals"]:
+                if rng.random() < a.vocal_match_prob:
+                    v["match"] = float(rng.uniform(*a.vocal_match_strength))
         return p
 
     def plan(self, index: int) -> dict[str, Any]:
@@ -282,7 +287,10 @@ class SupervisedDataset(_CropDataset):
 
     def _render_vocal(self, v: dict[str, Any]) -> np.ndarray:
         x = v["cache"].read_planar(v["track"], ("vocals",), v["start"], self.segment)["vocals"]
-        if "compress" in v:  # the dry voice, as a mixing engineer's chain has it: compressor first, room last
+        # The dry voice, as a mixing engineer's chain has it: equaliser and compressor first, the room last.
+        if "match" in v:
+            x = match_balance(x, v["cache"].sample_rate, v["match"])
+        if "compress" in v:
             x = compress(x, v["cache"].sample_rate, **v["compress"])
         if v["swap"]:
             x = x[::-1]

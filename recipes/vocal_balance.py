@@ -7,6 +7,10 @@ by length, as training draws them); each crop's balance is `vocal_remover.data.a
 around 63, 160, 400, 1000, 2500, 6300 and 16000 Hz, edges at the geometric midpoints). Printed: the median over crops
 per band, with the interquartile range. musdb7/train's median is MIXED_VOCAL_BALANCE_DB, the target of the tone match
 (`vocal_match_prob`). Crops quieter than -60 dBFS are skipped.
+
+Beside it, how dynamic the voice is: each crop's `level_spread` (the 90th less the 10th percentile of its 100-ms levels,
+over the windows within 20 dB of its loudest: the sung notes; and within 40 dB: breaths, decays and reverb tails as
+well), the median over crops.
 """
 
 from __future__ import annotations
@@ -24,46 +28,73 @@ sys.path.insert(0, str(REPO))
 from vocal_remover.data import AudioCache  # noqa: E402
 from vocal_remover.data.augment import EQ_ANCHORS_HZ, MIXED_VOCAL_BALANCE_DB, band_balance  # noqa: E402
 from vocal_remover.data.datasets import _Pool, _track_weights  # noqa: E402
+from vocal_remover.errors import DataError, VocalRemoverError  # noqa: E402
 
 SECONDS = 6.0
 
 
-def balances(cache: AudioCache, crops: int, seed: int = 0) -> np.ndarray:
+def level_spread(audio: np.ndarray, rate: int, within_db: float) -> float:
+    """(channels, n) audio -> P90 - P10 of its 100-ms levels (dB, both channels together), over the windows within
+    `within_db` of the loudest."""
+    window = rate // 10
+    count = audio.shape[1] // window
+    power = np.mean(audio[:, :count * window].astype(np.float64) ** 2, axis=0).reshape(count, window).mean(axis=1)
+    level = 10.0 * np.log10(power + 1e-12)
+    kept = level[level > level.max() - within_db]
+    return float(np.percentile(kept, 90) - np.percentile(kept, 10))
+
+
+def measure(cache: AudioCache, crops: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """(crops, anchors) balances and (crops, 2) level spreads (within 20 and 40 dB) of a cache's vocals."""
     pool = _Pool([e for e in _track_weights([cache], None) if "vocals" in e[1].stored], active_only=True)
     if not len(pool):
-        raise SystemExit(f"Error: {cache.root} has no vocal stems with audible vocals")
+        raise DataError(str(cache.path), "has no vocal stems with audible vocals")
     rng = np.random.default_rng(seed)
     length = int(SECONDS * cache.sample_rate)
-    out = []
+    out, spreads = [], []
     while len(out) < crops:
         c, t = pool.pick(rng)
         x = c.read_planar(t.id, ("vocals",), pool.start(rng, t, length), length)["vocals"]
         if np.mean(x.astype(np.float64) ** 2) < 1e-6:
             continue
         out.append(band_balance(x, c.sample_rate))
-    return np.array(out)
+        spreads.append([level_spread(x, c.sample_rate, 20.0), level_spread(x, c.sample_rate, 40.0)])
+    return np.array(out), np.array(spreads)
 
 
-def main() -> None:
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("caches", nargs="+", type=Path)
     parser.add_argument("--crops", type=int, default=400)
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
-    print(f"{'cache':<16}" + "".join(f"{int(f):>20}" for f in EQ_ANCHORS_HZ))
+    try:
+        caches = [AudioCache.open(path) for path in args.caches]  # all checked before any is measured
+    except VocalRemoverError as error:
+        print(f"Error: {error}", file=sys.stderr)
+        return 1
+    print(f"{'cache':<16}" + "".join(f"{int(f):>20}" for f in EQ_ANCHORS_HZ) + "   spread 20 / 40 dB")
     print(f"{'(target)':<16}" + "".join(f"{v:>20.1f}" for v in MIXED_VOCAL_BALANCE_DB))
     report = {"anchors_hz": list(EQ_ANCHORS_HZ), "crops": args.crops, "seconds": SECONDS, "caches": {}}
-    for path in args.caches:
-        b = balances(AudioCache.open(path), args.crops)
+    for path, cache in zip(args.caches, caches):
+        try:
+            b, spread = measure(cache, args.crops)
+        except VocalRemoverError as error:
+            print(f"Error: {error}", file=sys.stderr)
+            return 1
         q1, median, q3 = np.percentile(b, [25, 50, 75], axis=0)
         cells = "".join(f"{m:.1f} [{lo:.1f}, {hi:.1f}]".rjust(20) for m, lo, hi in zip(median, q1, q3))
-        print(f"{path.name:<16}{cells}")
+        spread20, spread40 = np.median(spread, axis=0)
+        print(f"{path.name:<16}{cells}   {spread20:.1f} / {spread40:.1f}")
         report["caches"][path.name] = {"median_db": [round(float(v), 2) for v in median],
                                        "q1_db": [round(float(v), 2) for v in q1],
-                                       "q3_db": [round(float(v), 2) for v in q3]}
+                                       "q3_db": [round(float(v), 2) for v in q3],
+                                       "level_spread_db": {"within_20_db": round(float(spread20), 2),
+                                                           "within_40_db": round(float(spread40), 2)}}
     if args.json:
         args.json.write_text(json.dumps(report, indent=1) + "\n")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -105,7 +105,7 @@ def test_session19_saved_results_ship_nothing():
                                      ["data/teacher_targets.py", "{missing}", "-o", "{missing}-out"],
                                      ["data/degrade_stems.py", "{missing}", "-o", "{missing}-out", "--mono"],
                                      ["degradation_gap.py", "{missing}.json", "{missing}2.json"],
-                                     ["channel_modes.py", "{missing}"]])
+                                     ["channel_modes.py", "{missing}"], ["vocal_balance.py", "{missing}"]])
 def test_a_missing_input_is_one_line_error(tmp_path, command):
     argv = [str(REPO / "recipes" / command[0])] + [a.format(missing=tmp_path / "nothing") for a in command[1:]]
     result = subprocess.run([sys.executable, *argv], capture_output=True, text=True, env=ENV, timeout=120)
@@ -515,3 +515,32 @@ def test_mid_side_separates_the_mid_and_the_side_as_mono_inputs_and_puts_them_ba
     mono = np.repeat(x[:, :1], 2, axis=1)  # no side: exactly the one pass
     assert np.array_equal(MidSideSeparator(loaded, precision="fp32", window=64, swap_channels=False)
                           .separate_array(mono)["vocals"], one.separate_array(mono)["vocals"])
+
+
+def test_vocal_balance_reports_a_voices_tone_and_its_level_spread(tmp_path):
+    import json
+
+    import soundfile
+
+    from vocal_remover.data import build_cache
+
+    rate = 44100
+    t = np.arange(8 * rate) / rate
+    # A "voice" at 2.5 kHz (all of its energy in that anchor's band), its level stepping between two values 10 dB
+    # apart every half second: the notes' 100-ms levels spread 10 dB, the quiet windows are none.
+    steps = np.where((t * 2).astype(int) % 2 == 0, 1.0, 10 ** (-10 / 20))
+    voice = 0.3 * np.sin(2 * np.pi * 2500.0 * t) * steps
+    song = tmp_path / "stems" / "song"
+    song.mkdir(parents=True)
+    soundfile.write(song / "vocals.wav", np.stack([voice, voice], axis=1), rate, subtype="FLOAT")
+    soundfile.write(song / "accompaniment.wav", np.zeros((len(t), 2)), rate, subtype="FLOAT")
+    build_cache([tmp_path / "stems"], tmp_path / "cache")
+    out = tmp_path / "balance.json"
+    proc = subprocess.run([sys.executable, str(REPO / "recipes" / "vocal_balance.py"), str(tmp_path / "cache"),
+                           "--crops", "5", "--json", str(out)], env=ENV, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(out.read_text())["caches"]["cache"]
+    assert result["median_db"][4] > -0.1  # 2500 Hz: the whole crop
+    assert max(result["median_db"][:4] + result["median_db"][5:]) < -30  # every other band: leakage only
+    assert result["level_spread_db"]["within_20_db"] == pytest.approx(10.0, abs=0.5)
+    assert result["level_spread_db"]["within_40_db"] == pytest.approx(10.0, abs=0.5)

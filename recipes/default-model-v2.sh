@@ -1821,10 +1821,10 @@ session43_compress() {
 
 session43() {
   # Session 43, run instead of session43_compress (measured before any training, recipes/vocal_balance.py and an ad hoc
-  # level spread): within 20 dB of a crop's loudest, ssvd's solo singing is no more dynamic than MUSDB's vocal stems
-  # (P90-P10 of 100-ms levels 9.5 against 9.2 dB), but its tone is another voice's: against musdb7/train's vocals it
-  # holds 9 dB less of its energy around 2.5 kHz, 5-7 dB less at 6.3 and 16 kHz and 14 dB less at 160 Hz (a phone's
-  # band; 85% of the remixes' vocals). Two arms side by side, one thread each, the same seed (96: the same crops, gains
+  # level spread, since added to it): within 20 dB of a crop's loudest, ssvd's solo singing is no more dynamic than
+  # MUSDB's vocal stems (P90-P10 of 100-ms levels 9.2 against 9.4 dB), but its tone is another voice's: against
+  # musdb7/train's vocals it holds 9 dB less of its energy around 2.5 kHz, 5-7 dB less at 6.3 and 16 kHz and 14 dB less
+  # at 160 Hz (a phone's band; 85% of the remixes' vocals). Two arms side by side, one thread each, the same seed (96: the same crops, gains
   # and remixes step for step; the tone match is drawn last), from the packaged model, session 34's room-voices
   # settings, bf16, SESSION_MINUTES [85]: s43-r as they are (the control); s43-m with 70% of the remixed vocals' tone
   # moved 50-100% of the way to a mixed vocal's (vocal_match_prob=0.7; at most 12 dB an anchor; RMS kept).

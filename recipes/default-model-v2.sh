@@ -1799,6 +1799,17 @@ session42_frozen() {
   score_arms s42 r z
 }
 
+room_voices_beside() {
+  # PREFIX ARM SEED AUGMENT: session 34's room voices as they are (PREFIX-r, the control) beside the same with AUGMENT
+  # added to their --augment (PREFIX-ARM), side by side, one thread each, the same seed, SESSION_MINUTES [85]; then
+  # both scored (score_arms)
+  export OMP_NUM_THREADS=1
+  small_steps_arm "$1-r" 1e-4 "${SESSION_MINUTES:-85}" "$3" "${ROOM_VOICES[@]}" --augment "$ROOM_AUGMENT" &
+  small_steps_arm "$1-$2" 1e-4 "${SESSION_MINUTES:-85}" "$3" "${ROOM_VOICES[@]}" --augment "$ROOM_AUGMENT,$4" &
+  wait
+  score_arms "$1" r "$2"
+}
+
 session43_compress() {
   # Session 43, a CPU with native bf16 and again a bare machine (no hard negatives). Session 42's band analysis: on the
   # clip that sets MUSDB's instrumental median (Skelpolu) the room voices made the model hear less of the voice in every
@@ -1811,12 +1822,9 @@ session43_compress() {
   # Fixed before training: candidates each tail mean and it halfway back; session 14's rule. The compressor holds if
   # s43-c's tail beats s43-r's tail paired on MUSDB's vocals (mean above zero) without losing the held-out EIR song's
   # instrumental pieces (paired mean not below zero).
-  export OMP_NUM_THREADS=1
-  small_steps_arm s43-r 1e-4 "${SESSION_MINUTES:-85}" 96 "${ROOM_VOICES[@]}" --augment "$ROOM_AUGMENT" &
-  small_steps_arm s43-c 1e-4 "${SESSION_MINUTES:-85}" 96 "${ROOM_VOICES[@]}" \
-      --augment "$ROOM_AUGMENT,vocal_compress_prob=0.7" &
-  wait
-  score_arms s43 r c
+  # Not run: the measurement in session43's comment (the sung notes as dynamic as mixed vocals) sent the session to
+  # the tone match instead. Prepared: it writes evaluate-session43-* as session43 does (a RUNS folder of its own).
+  room_voices_beside s43 c 96 vocal_compress_prob=0.7
 }
 
 session43() {
@@ -1831,12 +1839,7 @@ session43() {
   # Fixed before training: candidates each tail mean and it halfway back; session 14's rule. The tone match holds if
   # s43-m's tail beats s43-r's tail paired on MUSDB's vocals (mean above zero) without losing the held-out EIR song's
   # instrumental pieces (paired mean not below zero).
-  export OMP_NUM_THREADS=1
-  small_steps_arm s43-r 1e-4 "${SESSION_MINUTES:-85}" 96 "${ROOM_VOICES[@]}" --augment "$ROOM_AUGMENT" &
-  small_steps_arm s43-m 1e-4 "${SESSION_MINUTES:-85}" 96 "${ROOM_VOICES[@]}" \
-      --augment "$ROOM_AUGMENT,vocal_match_prob=0.7" &
-  wait
-  score_arms s43 r m
+  room_voices_beside s43 m 96 vocal_match_prob=0.7
 }
 
 "$@"

@@ -282,6 +282,26 @@ def test_vocal_reverb_adds_a_decaying_room_and_keeps_the_sum(cache):
         AugmentConfig(vocal_reverb_seconds=(0.0, 1.0))
 
 
+def drawn_vocal_settings(cache, key: str, seed: int, **extra) -> list:
+    """Items of a dataset with one per-vocal extra enabled (AugmentConfig(**extra)), checked against an independent
+    rendering and against the same seed without it (drawn last: the same crops, gains and swaps); returns the settings
+    drawn under `key`, and checks that the extra off (the default) draws nothing."""
+    common = dict(second_vocal_prob=0.3, mixup_prob=0.0, identity_prob=0.0)
+    ds = SupervisedDataset(cache, W, samples_per_epoch=40, seed=seed, augment=AugmentConfig(**common, **extra))
+    plain = SupervisedDataset(cache, W, samples_per_epoch=40, seed=seed, augment=AugmentConfig(**common))
+    drawn = []
+    for i in range(40):
+        p, q = ds.plan(i), plain.plan(i)
+        item = ds[i]
+        assert torch.equal(item["mix"], item["instrumental"] + item["vocals"])
+        inst, voc = expected_item(ds, p)  # renders each vocal's extra
+        np.testing.assert_allclose(item["vocals"].numpy(), voc.T, atol=2e-5)
+        drawn += [v.pop(key) for v in p.get("vocals", []) if key in v]
+        assert p == q
+    assert all(key not in v for i in range(40) if plain.plan(i)["kind"] == "voxaug" for v in plain.plan(i)["vocals"])
+    return drawn
+
+
 def test_vocal_compressor_narrows_the_dynamics_keeps_the_level_and_the_crops(cache):
     rate = 44100
     t = np.arange(4 * rate) / rate
@@ -303,27 +323,11 @@ def test_vocal_compressor_narrows_the_dynamics_keeps_the_level_and_the_crops(cac
     silent = np.zeros((2, rate), np.float32)
     np.testing.assert_array_equal(compress(silent, rate, -6.0, 4.0, 0.01, 0.1), silent)
 
-    aug = AugmentConfig(vocal_compress_prob=0.5, second_vocal_prob=0.3, mixup_prob=0.0, identity_prob=0.0)
-    ds = SupervisedDataset(cache, W, samples_per_epoch=40, seed=8, augment=aug)
-    plain = SupervisedDataset(cache, W, samples_per_epoch=40, seed=8,
-                              augment=AugmentConfig(second_vocal_prob=0.3, mixup_prob=0.0, identity_prob=0.0))
-    drawn = 0
-    for i in range(40):
-        p, q = ds.plan(i), plain.plan(i)
-        item = ds[i]
-        assert torch.equal(item["mix"], item["instrumental"] + item["vocals"])
-        inst, voc = expected_item(ds, p)  # applies each vocal's compressor
-        np.testing.assert_allclose(item["vocals"].numpy(), voc.T, atol=2e-5)
-        for v in p.get("vocals", []):
-            settings = v.pop("compress", None)
-            if settings is not None:
-                drawn += 1
-                assert -12.0 <= settings["threshold_db"] <= 0.0 and 2.0 <= settings["ratio"] <= 8.0
-                assert 0.002 <= settings["attack_s"] <= 0.02 and 0.05 <= settings["release_s"] <= 0.3
-        assert p == q  # drawn last: the same crops, gains and swaps as without it
-    assert 8 <= drawn <= 35
-    assert all("compress" not in v for i in range(40) if plain.plan(i)["kind"] == "voxaug"
-               for v in plain.plan(i)["vocals"])  # off (the default) draws nothing
+    drawn = drawn_vocal_settings(cache, "compress", seed=8, vocal_compress_prob=0.5)
+    assert 8 <= len(drawn) <= 35
+    for settings in drawn:
+        assert -12.0 <= settings["threshold_db"] <= 0.0 and 2.0 <= settings["ratio"] <= 8.0
+        assert 0.002 <= settings["attack_s"] <= 0.02 and 0.05 <= settings["release_s"] <= 0.3
     with pytest.raises(ValueError):
         AugmentConfig(vocal_compress_ratio=(0.5, 4.0))
     with pytest.raises(ValueError):
@@ -360,26 +364,8 @@ def test_vocal_tone_match_moves_a_voice_towards_the_mixed_balance_and_keeps_the_
     assert spectrum[freqs > 10500].sum() / spectrum.sum() < 1e-5
     np.testing.assert_array_equal(match_balance(np.zeros((2, rate), np.float32), rate, 1.0), 0.0)
 
-    aug = AugmentConfig(vocal_match_prob=0.5, second_vocal_prob=0.3, mixup_prob=0.0, identity_prob=0.0)
-    ds = SupervisedDataset(cache, W, samples_per_epoch=40, seed=9, augment=aug)
-    plain = SupervisedDataset(cache, W, samples_per_epoch=40, seed=9,
-                              augment=AugmentConfig(second_vocal_prob=0.3, mixup_prob=0.0, identity_prob=0.0))
-    drawn = 0
-    for i in range(40):
-        p, q = ds.plan(i), plain.plan(i)
-        item = ds[i]
-        assert torch.equal(item["mix"], item["instrumental"] + item["vocals"])
-        inst, voc = expected_item(ds, p)  # applies each vocal's tone match
-        np.testing.assert_allclose(item["vocals"].numpy(), voc.T, atol=2e-5)
-        for v in p.get("vocals", []):
-            strength = v.pop("match", None)
-            if strength is not None:
-                drawn += 1
-                assert 0.5 <= strength <= 1.0
-        assert p == q  # drawn last: the same crops, gains and swaps as without it
-    assert 8 <= drawn <= 35
-    assert all("match" not in v for i in range(40) if plain.plan(i)["kind"] == "voxaug"
-               for v in plain.plan(i)["vocals"])  # off (the default) draws nothing
+    drawn = drawn_vocal_settings(cache, "match", seed=9, vocal_match_prob=0.5)
+    assert 8 <= len(drawn) <= 35 and all(0.5 <= strength <= 1.0 for strength in drawn)
     with pytest.raises(ValueError):
         AugmentConfig(vocal_match_strength=(0.5, 1.5))
 

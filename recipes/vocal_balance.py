@@ -52,13 +52,17 @@ def measure(cache: AudioCache, crops: int, seed: int = 0) -> tuple[np.ndarray, n
     rng = np.random.default_rng(seed)
     length = int(SECONDS * cache.sample_rate)
     out, spreads = [], []
-    while len(out) < crops:
+    for _ in range(50 * crops):  # bounded: a cache whose voices are all nearly silent must not loop forever
+        if len(out) == crops:
+            break
         c, t = pool.pick(rng)
         x = c.read_planar(t.id, ("vocals",), pool.start(rng, t, length), length)["vocals"]
         if np.mean(x.astype(np.float64) ** 2) < 1e-6:
             continue
         out.append(band_balance(x, c.sample_rate))
         spreads.append([level_spread(x, c.sample_rate, 20.0), level_spread(x, c.sample_rate, 40.0)])
+    if len(out) < crops:
+        raise DataError(str(cache.path), f"gave {len(out)} audible crops of {crops} in {50 * crops} draws")
     return np.array(out), np.array(spreads)
 
 

@@ -61,6 +61,7 @@
 #   recipes/default-model-v2.sh session42_frozen # room voices with all weights training against the matrices frozen, bf16
 #   recipes/default-model-v2.sh session43_compress # prepared: room voices against the same with a compressor on the remixed vocals
 #   recipes/default-model-v2.sh session43 # room voices against the same with the remixed vocals' tone matched to mixed vocals
+#   recipes/default-model-v2.sh session44 # prepared, a CPU with native bf16: room voices against the same with a random tone on the remixed vocals
 #
 # Every session continues from the packaged model (vocal_remover/models/default), so training accumulates
 # across sessions; the packaged model is replaced only when validation improves (see recipes/README.md).
@@ -1840,6 +1841,20 @@ session43() {
   # s43-m's tail beats s43-r's tail paired on MUSDB's vocals (mean above zero) without losing the held-out EIR song's
   # instrumental pieces (paired mean not below zero).
   room_voices_beside s43 m 96 vocal_match_prob=0.7
+}
+
+session44() {
+  # Prepared in session 43, for a CPU with native bf16 (PRECISION is not read: small_steps_arm trains in bf16). Session
+  # 43's tone match (remixed voices pulled to the median mixed vocal's balance) lost to its control and took away most
+  # of the room voices' largest gain (Meaxic +0.09 against +1.07): the dark solo voices' otherness looked like part of
+  # what they teach. The opposite arm: widen the remixed voices' tone. Two arms side by side, one thread each, the same
+  # seed (97), from the packaged model, session 34's room-voices settings, SESSION_MINUTES [85]: s44-r as they are
+  # (the control); s44-t with a random tone on 70% of the remixed vocals (vocal_eq_prob=0.7: -8..+8 dB at each of the
+  # stem equaliser's seven anchors, the vocal's RMS kept; real pairs untouched).
+  # Fixed before training: candidates each tail mean and it halfway back; session 14's rule. The random tone holds if
+  # s44-t's tail beats s44-r's tail paired on MUSDB's vocals (mean above zero) without losing the held-out EIR song's
+  # instrumental pieces (paired mean not below zero).
+  room_voices_beside s44 t 97 vocal_eq_prob=0.7
 }
 
 "$@"

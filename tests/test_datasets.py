@@ -22,7 +22,7 @@ from vocal_remover.data import (
     build_cache,
     sample_token_modes,
 )
-from vocal_remover.data.augment import compress, db_to_gain, match_balance
+from vocal_remover.data.augment import compress, db_to_gain, equalise_keeping_level, match_balance
 from vocal_remover.data.masking import NOISED, SET_TO_ONE, UNCHANGED, UNSELECTED
 from vocal_remover.errors import DataError
 from vocal_remover.spec import stft
@@ -160,6 +160,9 @@ def expected_item(ds: SupervisedDataset, p: dict) -> tuple[np.ndarray, np.ndarra
                 x = v["cache"].read(v["track"], "vocals", v["start"], ds.segment)
                 if "match" in v:
                     x = match_balance(np.ascontiguousarray(x.T, np.float32), v["cache"].sample_rate, v["match"]).T
+                if "eq" in v:
+                    x = equalise_keeping_level(np.ascontiguousarray(x.T, np.float32), v["cache"].sample_rate,
+                                               v["eq"]).T
                 if "compress" in v:
                     x = compress(np.ascontiguousarray(x.T, np.float32), v["cache"].sample_rate, **v["compress"]).T
                 x = x[:, ::-1] if v["swap"] else x
@@ -368,6 +371,30 @@ def test_vocal_tone_match_moves_a_voice_towards_the_mixed_balance_and_keeps_the_
     assert 8 <= len(drawn) <= 35 and all(0.5 <= strength <= 1.0 for strength in drawn)
     with pytest.raises(ValueError):
         AugmentConfig(vocal_match_strength=(0.5, 1.5))
+
+
+def test_vocal_random_tone_reshapes_remixed_voices_only_and_keeps_their_level(cache):
+    from vocal_remover.data.augment import EQ_ANCHORS_HZ, band_balance
+
+    rate = 44100
+    noise = np.random.default_rng(2).standard_normal((2, 2 * rate)).astype(np.float32)
+    gains = [-8.0, -8.0, -8.0, 0.0, 8.0, 8.0, 8.0]  # a tilt: flat within the bands compared below
+    out = equalise_keeping_level(noise, rate, gains)
+    assert out.shape == noise.shape and out.dtype == np.float32
+    assert np.mean(out.astype(np.float64) ** 2) == pytest.approx(np.mean(noise.astype(np.float64) ** 2), rel=1e-4)
+    moved = band_balance(out, rate) - band_balance(noise, rate)
+    assert moved[5] - moved[1] == pytest.approx(16.0, abs=0.5)  # 6.3 kHz raised, 160 Hz lowered, each by 8 dB
+
+    drawn = drawn_vocal_settings(cache, "eq", seed=10, vocal_eq_prob=0.5)
+    assert 8 <= len(drawn) <= 35
+    assert all(len(curve) == len(EQ_ANCHORS_HZ) and all(-8.0 <= g <= 8.0 for g in curve) for curve in drawn)
+    # Real pairs keep their stems: the tone is the remixed vocal's alone (stem_eq_prob shapes every stem).
+    ds = SupervisedDataset(cache, W, samples_per_epoch=60, seed=10,
+                           augment=AugmentConfig(vocal_eq_prob=1.0, voxaug_prob=0.5, mixup_prob=0.0))
+    pairs = [i for i in range(60) if ds.plan(i)["kind"] == "pair"]
+    assert pairs and all("eq" not in ds.plan(i) for i in pairs)
+    with pytest.raises(ValueError):
+        AugmentConfig(vocal_eq_db=(8.0, -8.0))
 
 
 def test_stem_eq_shapes_each_stem_by_its_own_curve_and_keeps_the_sum(cache):

@@ -8,8 +8,8 @@ STFT, which is the same thing (the STFT is linear) and keeps mixture = instrumen
 
 Extras not in the seed, off by default until shown to help on the validation set: vocal polarity
 inversion, a random instrumental gain, random stereo placement (panning) of vocals, a synthetic room on
-remixed vocals, a compressor on remixed vocals, a tone match of remixed vocals to mixed ones, a random equaliser on
-each stem (real pairs included) and a random band limit on the whole example.
+remixed vocals, a compressor on remixed vocals, a tone match of remixed vocals to mixed ones or a random tone on them,
+a random equaliser on each stem (real pairs included) and a random band limit on the whole example.
 """
 
 from __future__ import annotations
@@ -56,6 +56,12 @@ class AugmentConfig:
     # of the room recipe's remixed vocals it lost 0.10 dB on MUSDB against the same crops without it (one seed).
     vocal_match_prob: float = 0.0
     vocal_match_strength: tuple[float, float] = (0.5, 1.0)
+    # A random tone on each remixed vocal (off until it is shown to help): with this probability the vocal goes through
+    # the stem equaliser with a gain drawn from vocal_eq_db at each of EQ_ANCHORS_HZ; its RMS is kept. Unlike
+    # stem_eq_prob it leaves real pairs and accompaniments alone, and its range is wider. Session 43's tone match took
+    # away most of what the dark solo voices had taught (Meaxic), so variety of tone may be what they bring.
+    vocal_eq_prob: float = 0.0
+    vocal_eq_db: tuple[float, float] = (-8.0, 8.0)
     # A random equaliser per stem (off until it is shown to help): with this probability each stem of an example, real
     # pairs included, goes through its own smooth zero-phase EQ, a gain drawn from stem_eq_db at each of EQ_ANCHORS_HZ
     # and linear in log-frequency between them. The mixture is still the sum of the stems. Real mixes differ in the
@@ -246,7 +252,14 @@ def match_balance(audio, rate: int, strength: float, target_db=MIXED_VOCAL_BALAN
         return audio.copy()
     gains = np.clip(strength * (np.asarray(target_db) - own), -MATCH_LIMIT_DB, MATCH_LIMIT_DB)
     gains[own < MATCH_FLOOR_DB] = 0.0
-    out = np.asarray(equalise(audio, rate, [float(g) for g in gains]), np.float64)
+    return equalise_keeping_level(audio, rate, [float(g) for g in gains])
+
+
+def equalise_keeping_level(audio, rate: int, gains_db):
+    """equalise(), then scaled back to the input's RMS: a voice's tone changed, not its level against the band."""
+    import numpy as np
+
+    out = np.asarray(equalise(audio, rate, gains_db), np.float64)
     before, after = float(np.mean(np.asarray(audio, np.float64) ** 2)), float(np.mean(out ** 2))
     return (out * np.sqrt(before / max(after, 1e-30))).astype(audio.dtype)
 

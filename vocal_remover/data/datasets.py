@@ -20,8 +20,8 @@ import torch
 from torch.utils.data import Dataset
 
 from vocal_remover.data.augment import (COMPRESS_ATTACK_S, COMPRESS_RELEASE_S, EQ_ANCHORS_HZ, AugmentConfig, add_reverb,
-                                        band_limit, compress, db_to_gain, equalise, match_balance,
-                                        pan_gains)
+                                        band_limit, compress, db_to_gain, equalise, equalise_keeping_level,
+                                        match_balance, pan_gains)
 from vocal_remover.data.cache import AudioCache, TrackRecord
 from vocal_remover.data.masking import sample_token_modes
 from vocal_remover.data.sampling import item_rng
@@ -272,6 +272,10 @@ class SupervisedDataset(_CropDataset):
             for v in p["vocals"]:
                 if rng.random() < a.vocal_match_prob:
                     v["match"] = float(rng.uniform(*a.vocal_match_strength))
+        if a.vocal_eq_prob > 0 and p["kind"] == "voxaug":  # and the random tone's, after those
+            for v in p["vocals"]:
+                if rng.random() < a.vocal_eq_prob:
+                    v["eq"] = [float(g) for g in rng.uniform(*a.vocal_eq_db, len(EQ_ANCHORS_HZ))]
         return p
 
     def plan(self, index: int) -> dict[str, Any]:
@@ -290,6 +294,8 @@ class SupervisedDataset(_CropDataset):
         # The dry voice, as a mixing engineer's chain has it: equaliser and compressor first, the room last.
         if "match" in v:
             x = match_balance(x, v["cache"].sample_rate, v["match"])
+        if "eq" in v:
+            x = equalise_keeping_level(x, v["cache"].sample_rate, v["eq"])
         if "compress" in v:
             x = compress(x, v["cache"].sample_rate, **v["compress"])
         if v["swap"]:

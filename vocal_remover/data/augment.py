@@ -184,9 +184,15 @@ def compress(audio, rate: int, threshold_db: float, ratio: float, attack_s: floa
         reduction[k] = state
     centres = (np.arange(blocks) + 0.5) * COMPRESS_BLOCK
     gain = 10.0 ** (-np.interp(np.arange(n), centres, reduction) / 20.0)
-    out = np.asarray(audio, np.float64) * gain
-    out *= np.sqrt(mean_power / max(float(np.mean(out ** 2)), 1e-30))
-    return out.astype(audio.dtype)
+    return _at_power(np.asarray(audio, np.float64) * gain, mean_power, audio.dtype)
+
+
+def _at_power(out, mean_power: float, dtype):
+    """float64 audio scaled to `mean_power` (mean square over all samples and channels), as `dtype`: a voice's tone
+    or dynamics changed, not its level against the band."""
+    import numpy as np
+
+    return (out * np.sqrt(mean_power / max(float(np.mean(out ** 2)), 1e-30))).astype(dtype)
 
 
 def _zero_phase(audio, rate: int, gain_of):
@@ -260,8 +266,7 @@ def equalise_keeping_level(audio, rate: int, gains_db):
     import numpy as np
 
     out = np.asarray(equalise(audio, rate, gains_db), np.float64)
-    before, after = float(np.mean(np.asarray(audio, np.float64) ** 2)), float(np.mean(out ** 2))
-    return (out * np.sqrt(before / max(after, 1e-30))).astype(audio.dtype)
+    return _at_power(out, float(np.mean(np.asarray(audio, np.float64) ** 2)), audio.dtype)
 
 
 BAND_LIMIT_TRANSITION = 0.05  # the low-pass falls from 1 to 0 over this fraction of its cutoff (a raised cosine)

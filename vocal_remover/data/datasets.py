@@ -260,23 +260,29 @@ class SupervisedDataset(_CropDataset):
         if a.band_limit_prob > 0 and rng.random() < a.band_limit_prob:
             low, high = np.log(a.band_limit_hz)
             p["band_limit"] = float(np.exp(rng.uniform(low, high)))
-        # After that, for the same reason: the compressor's settings for each remixed vocal.
-        if a.vocal_compress_prob > 0 and p["kind"] == "voxaug":
-            for v in p["vocals"]:
-                if rng.random() < a.vocal_compress_prob:
-                    v["compress"] = {"threshold_db": float(rng.uniform(*a.vocal_compress_threshold_db)),
-                                     "ratio": float(rng.uniform(*a.vocal_compress_ratio)),
-                                     "attack_s": float(rng.uniform(*COMPRESS_ATTACK_S)),
-                                     "release_s": float(rng.uniform(*COMPRESS_RELEASE_S))}
-        if a.vocal_match_prob > 0 and p["kind"] == "voxaug":  # and the tone match's, after those
-            for v in p["vocals"]:
-                if rng.random() < a.vocal_match_prob:
-                    v["match"] = float(rng.uniform(*a.vocal_match_strength))
-        if a.vocal_eq_prob > 0 and p["kind"] == "voxaug":  # and the random tone's, after those
-            for v in p["vocals"]:
-                if rng.random() < a.vocal_eq_prob:
-                    v["eq"] = [float(g) for g in rng.uniform(*a.vocal_eq_db, len(EQ_ANCHORS_HZ))]
+        self._vocal_chain_plan(rng, p)  # after that, for the same reason
         return p
+
+    def _vocal_chain_plan(self, rng: np.random.Generator, p: dict[str, Any]) -> None:
+        """Each remixed vocal's compressor, tone match and random tone, drawn one extra after another and only where
+        enabled, so that turning one on keeps every other draw of the same seed."""
+        a = self.augment
+        if p["kind"] != "voxaug":
+            return
+        extras = (
+            ("compress", a.vocal_compress_prob, lambda: {
+                "threshold_db": float(rng.uniform(*a.vocal_compress_threshold_db)),
+                "ratio": float(rng.uniform(*a.vocal_compress_ratio)),
+                "attack_s": float(rng.uniform(*COMPRESS_ATTACK_S)),
+                "release_s": float(rng.uniform(*COMPRESS_RELEASE_S))}),
+            ("match", a.vocal_match_prob, lambda: float(rng.uniform(*a.vocal_match_strength))),
+            ("eq", a.vocal_eq_prob, lambda: [float(g) for g in rng.uniform(*a.vocal_eq_db, len(EQ_ANCHORS_HZ))]),
+        )
+        for key, prob, draw in extras:
+            if prob > 0:
+                for v in p["vocals"]:
+                    if rng.random() < prob:
+                        v[key] = draw()
 
     def plan(self, index: int) -> dict[str, Any]:
         """Every random choice of item `index` (tracks, starts, gains, swaps, mixup), without reading audio."""

@@ -62,6 +62,7 @@
 #   recipes/default-model-v2.sh session43_compress # prepared: room voices against the same with a compressor on the remixed vocals
 #   recipes/default-model-v2.sh session43 # room voices against the same with the remixed vocals' tone matched to mixed vocals
 #   recipes/default-model-v2.sh session44 # prepared, a CPU with native bf16: room voices against the same with a random tone on the remixed vocals
+#   recipes/default-model-v2.sh session44_soup # after session44: the room voices' two runs (sessions 43 and 44) averaged, scoring only
 #
 # Every session continues from the packaged model (vocal_remover/models/default), so training accumulates
 # across sessions; the packaged model is replaced only when validation improves (see recipes/README.md).
@@ -1855,6 +1856,20 @@ session44() {
   # s44-t's tail beats s44-r's tail paired on MUSDB's vocals (mean above zero) without losing the held-out EIR song's
   # instrumental pieces (paired mean not below zero).
   room_voices_beside s44 t 97 vocal_eq_prob=0.7
+}
+
+session44_soup() {
+  # Session 44, scoring only, after session44 (fixed while its arms trained, before any of their scores): session 43's
+  # runs were still on the machine, so the room voices now have two runs of 100 minutes from the packaged model with
+  # different seeds (s43-r, seed 96; s44-r, seed 97). Each run's MUSDB gain repeated and so did its cost on the EIR
+  # song's instrumental pieces; averaging the two keeps what they share and halves what each drew by chance. Candidates
+  # the two tails averaged (s44-soup2) and that halfway back to the packaged model; session 14's rule. RUNS43
+  # [RUNS/../v43] holds s43-r-tail (written by session43).
+  local packaged="$HERE/../vocal_remover/models/default" r43=${RUNS43:-$RUNS/../v43}
+  $PY "$HERE/average_checkpoints.py" "$r43/s43-r-tail" "$RUNS/s44-r-tail" -o "$RUNS/s44-soup2"
+  $PY "$HERE/interpolate_weights.py" "$packaged" "$RUNS/s44-soup2" --alpha 0.5 -o "$RUNS/s44-soup2-half"
+  CANDIDATES=("$RUNS/s44-soup2" "$RUNS/s44-soup2-half/alpha-0.50")
+  score_band_limit session44-soup
 }
 
 "$@"

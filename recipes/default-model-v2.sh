@@ -1223,12 +1223,20 @@ session31_soup() {
   # limit), each tail above this model on paired MUSDB vocals (+0.05 to +0.16) but each losing Actions, the median
   # clip. Fixed before scoring: candidates the four tails averaged (s31-soup4) and that halfway back to the packaged
   # model; session 14's rule. RUNS29 [RUNS/../v29], RUNS30 [RUNS/../v30] hold the tails session*_score wrote.
-  local packaged="$HERE/../vocal_remover/models/default" r29=${RUNS29:-$RUNS/../v29} r30=${RUNS30:-$RUNS/../v30}
-  $PY "$HERE/average_checkpoints.py" "$r29/s29-c-tail" "$r29/s29-b-tail" "$r30/s30-c-tail" "$r30/s30-b-tail" \
-      -o "$RUNS/s31-soup4"
-  $PY "$HERE/interpolate_weights.py" "$packaged" "$RUNS/s31-soup4" --alpha 0.5 -o "$RUNS/s31-soup4-half"
-  CANDIDATES=("$RUNS/s31-soup4" "$RUNS/s31-soup4-half/alpha-0.50")
-  score_band_limit session31
+  local r29=${RUNS29:-$RUNS/../v29} r30=${RUNS30:-$RUNS/../v30}
+  score_soup session31 s31-soup4 "$r29/s29-c-tail" "$r29/s29-b-tail" "$r30/s30-c-tail" "$r30/s30-b-tail"
+}
+
+score_soup() {
+  # NAME SOUP MODEL...: the models' uniform average (RUNS/SOUP) and that halfway back to the packaged model
+  # (RUNS/SOUP-half/alpha-0.50) as CANDIDATES, scored by score_band_limit NAME
+  local name=$1 soup=$2
+  shift 2
+  $PY "$HERE/average_checkpoints.py" "$@" -o "$RUNS/$soup"
+  $PY "$HERE/interpolate_weights.py" "$HERE/../vocal_remover/models/default" "$RUNS/$soup" --alpha 0.5 \
+      -o "$RUNS/$soup-half"
+  CANDIDATES=("$RUNS/$soup" "$RUNS/$soup-half/alpha-0.50")
+  score_band_limit "$name"
 }
 
 session31_fit() {
@@ -1868,11 +1876,7 @@ session44_soup() {
   # song's instrumental pieces; averaging the two keeps what they share and halves what each drew by chance. Candidates
   # the two tails averaged (s44-soup2) and that halfway back to the packaged model; session 14's rule. RUNS43
   # [RUNS/../v43] holds s43-r-tail (written by session43).
-  local packaged="$HERE/../vocal_remover/models/default" r43=${RUNS43:-$RUNS/../v43}
-  $PY "$HERE/average_checkpoints.py" "$r43/s43-r-tail" "$RUNS/s44-r-tail" -o "$RUNS/s44-soup2"
-  $PY "$HERE/interpolate_weights.py" "$packaged" "$RUNS/s44-soup2" --alpha 0.5 -o "$RUNS/s44-soup2-half"
-  CANDIDATES=("$RUNS/s44-soup2" "$RUNS/s44-soup2-half/alpha-0.50")
-  score_band_limit session44-soup
+  score_soup session44-soup s44-soup2 "${RUNS43:-$RUNS/../v43}/s43-r-tail" "$RUNS/s44-r-tail"
 }
 
 session45() {
@@ -1890,11 +1894,7 @@ session45() {
 session45_soup() {
   # After session45, scoring only, where session 44's runs are still on the machine (RUNS44 [RUNS/../v44]): the random
   # tone's two runs (s44-t seed 97, s45-t seed 98) averaged (s45-soup2) and that halfway back; session 14's rule
-  local packaged="$HERE/../vocal_remover/models/default" r44=${RUNS44:-$RUNS/../v44}
-  $PY "$HERE/average_checkpoints.py" "$r44/s44-t-tail" "$RUNS/s45-t-tail" -o "$RUNS/s45-soup2"
-  $PY "$HERE/interpolate_weights.py" "$packaged" "$RUNS/s45-soup2" --alpha 0.5 -o "$RUNS/s45-soup2-half"
-  CANDIDATES=("$RUNS/s45-soup2" "$RUNS/s45-soup2-half/alpha-0.50")
-  score_band_limit session45-soup
+  score_soup session45-soup s45-soup2 "${RUNS44:-$RUNS/../v44}/s44-t-tail" "$RUNS/s45-t-tail"
 }
 
 "$@"

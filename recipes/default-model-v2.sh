@@ -1884,7 +1884,8 @@ session45() {
   # control (tails: MUSDB vocals +0.04 [-0.08, +0.15] paired, the EIR song's instrumental pieces +0.34 [-0.18, +1.19]),
   # and it halfway back missed the ship rule only by the instrumental median (8.71 against 8.74: Skelpolu -0.09). One
   # seed: sessions 29-30 showed such a gain can halve on the next. The same two arms again with a new seed (98), from
-  # the packaged model, SESSION_MINUTES [85]: s45-r the room voices as they are, s45-t with vocal_eq_prob=0.7.
+  # the packaged model, SESSION_MINUTES [85; session 44 ran 100, which like-for-like wants]: s45-r the room voices as
+  # they are, s45-t with vocal_eq_prob=0.7.
   # Fixed before training: candidates each tail mean and it halfway back; session 14's rule. The random tone repeats
   # if s45-t's tail again beats s45-r's tail paired on MUSDB's vocals (mean above zero) without losing the EIR song's
   # instrumental pieces (paired mean not below zero).

@@ -22,7 +22,9 @@ from vocal_remover.data import (
     build_cache,
     sample_token_modes,
 )
-from vocal_remover.data.augment import compress, db_to_gain, equalise_keeping_level, match_balance
+from vocal_remover.data.augment import (EQ_ANCHORS_HZ, MIXED_VOCAL_BALANCE_DB, add_reverb, band_balance, band_limit,
+                                        compress, db_to_gain, equalise, equalise_keeping_level, match_balance,
+                                        pan_gains)
 from vocal_remover.data.masking import NOISED, SET_TO_ONE, UNCHANGED, UNSELECTED
 from vocal_remover.errors import DataError
 from vocal_remover.spec import stft
@@ -217,8 +219,6 @@ def test_supervised_items_mix_equals_instrumental_plus_vocals(cache):
 
 
 def test_vocal_panning_is_constant_power_and_keeps_the_sum(cache):
-    from vocal_remover.data.augment import pan_gains
-
     assert pan_gains(0.0) == pytest.approx((1.0, 1.0))
     for pos in (-1.0, -0.3, 0.4, 1.0):
         left, right = pan_gains(pos)
@@ -245,8 +245,6 @@ def test_vocal_panning_is_constant_power_and_keeps_the_sum(cache):
 
 
 def test_vocal_reverb_adds_a_decaying_room_and_keeps_the_sum(cache):
-    from vocal_remover.data.augment import add_reverb
-
     rate = 44100
     impulse = np.zeros((2, 3 * rate), np.float32)
     impulse[:, 0] = 1.0
@@ -338,8 +336,6 @@ def test_vocal_compressor_narrows_the_dynamics_keeps_the_level_and_the_crops(cac
 
 
 def test_vocal_tone_match_moves_a_voice_towards_the_mixed_balance_and_keeps_the_crops(cache):
-    from vocal_remover.data.augment import EQ_ANCHORS_HZ, MIXED_VOCAL_BALANCE_DB, band_balance, band_limit, equalise
-
     rate = 44100
     t = np.arange(2 * rate) / rate
     for k, f in enumerate(EQ_ANCHORS_HZ):  # a sine at an anchor: all of its energy in that anchor's band
@@ -374,8 +370,6 @@ def test_vocal_tone_match_moves_a_voice_towards_the_mixed_balance_and_keeps_the_
 
 
 def test_vocal_random_tone_reshapes_remixed_voices_only_and_keeps_their_level(cache):
-    from vocal_remover.data.augment import EQ_ANCHORS_HZ, band_balance
-
     rate = 44100
     noise = np.random.default_rng(2).standard_normal((2, 2 * rate)).astype(np.float32)
     gains = [-8.0, -8.0, -8.0, 0.0, 8.0, 8.0, 8.0]  # a tilt: flat within the bands compared below
@@ -398,8 +392,6 @@ def test_vocal_random_tone_reshapes_remixed_voices_only_and_keeps_their_level(ca
 
 
 def test_stem_eq_shapes_each_stem_by_its_own_curve_and_keeps_the_sum(cache):
-    from vocal_remover.data.augment import EQ_ANCHORS_HZ, equalise
-
     rate = 44100
     t = np.arange(2 * rate) / rate
     gains = [-4.0, 2.0, -1.0, 3.0, 0.5, -3.0, 4.0]
@@ -450,8 +442,6 @@ def test_stem_eq_shapes_each_stem_by_its_own_curve_and_keeps_the_sum(cache):
 
 
 def test_band_limit_removes_the_highs_of_every_stem_alike_and_keeps_the_rest(cache):
-    from vocal_remover.data.augment import band_limit
-
     rate = 44100
     t = np.arange(2 * rate) / rate
     mid = slice(rate // 2, 3 * rate // 2)

@@ -1905,7 +1905,7 @@ session46() {
   # random tone repeated its edge over the room voices without it (tails, seed 98: MUSDB vocals +0.10 [+0.00, +0.22]
   # paired, the EIR song's instrumental pieces +0.04, MIR-1K +0.07), so it is now part of the recipe: both arms here
   # have it. What still blocks every room-voices run is accompaniment taken for voice: the EIR song's instrumental
-  # pieces (-1.1 to -1.9 dB against the packaged model in sessions 42-45, in every seed and in soups) and, band by band,
+  # pieces (-0.5 to -1.9 dB against the packaged model for sessions 43-45's candidates, every seed and soup) and, by band,
   # more accompaniment in the vocal above 11 kHz and at 100-200 Hz. Not the phone recordings' hiss: the highs of ssvd's
   # silent frames are 0.5% of its highs. The synthetic room has never been varied since session 18 (0.3-1.5 s, 3-12 dB
   # below the dry vocal), and it was added because dry voices taught the model to take lead instruments for voices

@@ -1814,9 +1814,9 @@ session42_frozen() {
 }
 
 room_voices_beside() {
-  # PREFIX ARM SEED AUGMENT: session 34's room voices as they are (PREFIX-r, the control) beside the same with AUGMENT
-  # added to their --augment (PREFIX-ARM), side by side, one thread each, the same seed, SESSION_MINUTES [85]; then
-  # both scored (score_arms)
+  # PREFIX ARM SEED AUGMENT: session 34's room voices with --augment ROOM_AUGMENT (PREFIX-r, the control; a caller may
+  # extend ROOM_AUGMENT with a local, as session46 does) beside the same with AUGMENT added (PREFIX-ARM), side by side,
+  # one thread each, the same seed, SESSION_MINUTES [85]; then both scored (score_arms)
   export OMP_NUM_THREADS=1
   small_steps_arm "$1-r" 1e-4 "${SESSION_MINUTES:-85}" "$3" "${ROOM_VOICES[@]}" --augment "$ROOM_AUGMENT" &
   small_steps_arm "$1-$2" 1e-4 "${SESSION_MINUTES:-85}" "$3" "${ROOM_VOICES[@]}" --augment "$ROOM_AUGMENT,$4" &
@@ -1905,14 +1905,14 @@ session46() {
   # random tone repeated its edge over the room voices without it (tails, seed 98: MUSDB vocals +0.10 [+0.00, +0.22]
   # paired, the EIR song's instrumental pieces +0.04, MIR-1K +0.07), so it is now part of the recipe: both arms here
   # have it. What still blocks every room-voices run is accompaniment taken for voice: the EIR song's instrumental
-  # pieces (-0.5 to -1.9 dB against the packaged model for sessions 43-45's candidates, every seed and soup) and, by band,
-  # more accompaniment in the vocal above 11 kHz and at 100-200 Hz. Not the phone recordings' hiss: the highs of ssvd's
-  # silent frames are 0.5% of its highs. The synthetic room has never been varied since session 18 (0.3-1.5 s, 3-12 dB
-  # below the dry vocal), and it was added because dry voices taught the model to take lead instruments for voices
-  # (session 18; its pilot held the whole EIR song where dry voices lost 0.48 dB). Two arms side by side, one thread
-  # each, the same seed (99: the same crops and draws step for step; only the room's length and level differ), from the
-  # packaged model, SESSION_MINUTES [85]: s46-r the room voices with the random tone (vocal_eq_prob=0.7); s46-w the
-  # same with a longer, wetter room (0.5-2.5 s, 0-9 dB below the dry vocal).
+  # pieces (-0.5 to -1.9 dB against the packaged model for sessions 43-45's candidates, every seed and soup) and, by
+  # band, more accompaniment in the vocal above 11 kHz and at 100-200 Hz. Not the phone recordings' hiss: the highs of
+  # ssvd's silent frames are 0.5% of its highs. The synthetic room has never been varied since session 18 (0.3-1.5 s,
+  # 3-12 dB below the dry vocal), and it was added because dry voices taught the model to take lead instruments for
+  # voices (session 18; its pilot held the whole EIR song where dry voices lost 0.48 dB). Two arms side by side, one
+  # thread each, the same seed (99: the same crops and draws step for step; only the room's length and level differ),
+  # from the packaged model, SESSION_MINUTES [85]: s46-r the room voices with the random tone (vocal_eq_prob=0.7); s46-w
+  # the same with a longer, wetter room (0.5-2.5 s, 0-9 dB below the dry vocal).
   # Fixed before training: candidates each tail mean and it halfway back; session 14's rule. The wetter room holds if
   # s46-w's tail beats s46-r's tail paired on the EIR song's instrumental pieces (mean above zero) without losing
   # MUSDB's vocals (paired mean not below zero).

@@ -1906,13 +1906,14 @@ session46() {
   # paired, the EIR song's instrumental pieces +0.04, MIR-1K +0.07), so it is now part of the recipe: both arms here
   # have it. What still blocks every room-voices run is accompaniment taken for voice: the EIR song's instrumental
   # pieces (-0.5 to -1.9 dB against the packaged model for sessions 43-45's candidates, every seed and soup) and, by
-  # band, more accompaniment in the vocal above 11 kHz and at 100-200 Hz. Not the phone recordings' hiss: the highs of
-  # ssvd's silent frames are 0.5% of its highs. The synthetic room has never been varied since session 18 (0.3-1.5 s,
-  # 3-12 dB below the dry vocal), and it was added because dry voices taught the model to take lead instruments for
-  # voices (session 18; its pilot held the whole EIR song where dry voices lost 0.48 dB). Two arms side by side, one
-  # thread each, the same seed (99: the same crops and draws step for step; only the room's length and level differ),
-  # from the packaged model, SESSION_MINUTES [85]: s46-r the room voices with the random tone (vocal_eq_prob=0.7); s46-w
-  # the same with a longer, wetter room (0.5-2.5 s, 0-9 dB below the dry vocal).
+  # band, more accompaniment in the vocal above 11 kHz and at 100-200 Hz. Probably not the phone recordings' hiss
+  # (vocal_balance.py: 5.2% of ssvd's highs lie between its notes, 7.1% of EIR's vocal stems'). The synthetic room has
+  # never been varied since session 18 (0.3-1.5 s, 3-12 dB below the dry vocal), and it was added because dry voices
+  # taught the model to take lead instruments for voices (session 18; its pilot held the whole EIR song where dry voices
+  # lost 0.48 dB). Two arms side by side, one thread each, the same seed (99: the same crops and draws step for step;
+  # only the room's length and level differ), from the packaged model, SESSION_MINUTES [85]: s46-r the room voices with
+  # the random tone (vocal_eq_prob=0.7); s46-w the same with a longer, wetter room (0.5-2.5 s, 0-9 dB below the dry
+  # vocal).
   # Fixed before training: candidates each tail mean and it halfway back; session 14's rule. The wetter room holds if
   # s46-w's tail beats s46-r's tail paired on the EIR song's instrumental pieces (mean above zero) without losing
   # MUSDB's vocals (paired mean not below zero).

@@ -23,6 +23,7 @@ from channel_modes import MidSideSeparator  # noqa: E402
 from degradation_gap import main as degradation_gap  # noqa: E402
 from error_parts import error_parts  # noqa: E402
 from ship_rule import choice, judge, medians_hold_share, middle_half_gain  # noqa: E402
+from vocal_balance import silent_highs  # noqa: E402
 
 
 def report(name: str, vocals: list[float], instrumental: list[float] | None = None) -> ModelReport:
@@ -544,3 +545,15 @@ def test_vocal_balance_reports_a_voices_tone_and_its_level_spread(tmp_path):
     assert max(result["median_db"][:4] + result["median_db"][5:]) < -30  # every other band: leakage only
     assert result["level_spread_db"]["within_20_db"] == pytest.approx(10.0, abs=0.5)
     assert result["level_spread_db"]["within_40_db"] == pytest.approx(10.0, abs=0.5)
+
+
+def test_silent_highs_is_the_share_of_the_highs_between_the_notes():
+    rate = 44100
+    t = np.arange(2 * rate) / rate
+    note = 0.3 * np.sin(2 * np.pi * 440.0 * t) * (t < 1.0)  # a note for a second, then silence
+    hiss = 1e-3 * np.random.default_rng(0).standard_normal(len(t))  # -60 dB: far below the note in the voice's band
+    bright = 0.03 * np.sin(2 * np.pi * 14000.0 * t) * (t < 1.0)  # highs that sound only with the note
+    # The hiss is spread evenly, so about half of it (the silent second) counts; with highs in the note, ~0 does.
+    assert silent_highs(np.stack([note + hiss] * 2), rate) == pytest.approx(0.5, abs=0.05)
+    assert silent_highs(np.stack([note + bright + hiss] * 2), rate) < 0.01
+    assert silent_highs(np.stack([note] * 2), rate) < 1e-3  # no highs but the window's leakage and the note's end

@@ -67,7 +67,7 @@
 #   recipes/default-model-v2.sh session45_soup # after session45: the random tone's two runs averaged, scoring only
 #   recipes/default-model-v2.sh session46 # room voices + random tone against a wetter room (bf16)
 #   recipes/default-model-v2.sh session46_soup # after session46: the random tone's three runs averaged, scoring only
-#   recipes/default-model-v2.sh session47 # prepared (native bf16): room voices + random tone against a drier room
+#   recipes/default-model-v2.sh session47 # prepared: room voices + random tone against a drier room (PRECISION fp32 without bf16)
 #
 # Every session continues from the packaged model (vocal_remover/models/default), so training accumulates
 # across sessions; the packaged model is replaced only when validation improves (see recipes/README.md).
@@ -1817,10 +1817,14 @@ session42_frozen() {
 room_voices_beside() {
   # PREFIX ARM SEED AUGMENT: session 34's room voices with --augment ROOM_AUGMENT (PREFIX-r, the control; a caller may
   # extend ROOM_AUGMENT with a local, as session46 does) beside the same with AUGMENT added (PREFIX-ARM), side by side,
-  # one thread each, the same seed, SESSION_MINUTES [85]; then both scored (score_arms)
+  # one thread each, the same seed, SESSION_MINUTES [85], PRECISION [bf16; set fp32 on a CPU without native bf16, where
+  # torch emulates bf16 several times slower]; then both scored (score_arms)
   export OMP_NUM_THREADS=1
-  small_steps_arm "$1-r" 1e-4 "${SESSION_MINUTES:-85}" "$3" "${ROOM_VOICES[@]}" --augment "$ROOM_AUGMENT" &
-  small_steps_arm "$1-$2" 1e-4 "${SESSION_MINUTES:-85}" "$3" "${ROOM_VOICES[@]}" --augment "$ROOM_AUGMENT,$4" &
+  local precision=(--precision "${PRECISION:-bf16}")
+  small_steps_arm "$1-r" 1e-4 "${SESSION_MINUTES:-85}" "$3" "${ROOM_VOICES[@]}" --augment "$ROOM_AUGMENT" \
+      "${precision[@]}" &
+  small_steps_arm "$1-$2" 1e-4 "${SESSION_MINUTES:-85}" "$3" "${ROOM_VOICES[@]}" --augment "$ROOM_AUGMENT,$4" \
+      "${precision[@]}" &
   wait
   score_arms "$1" r "$2"
 }
@@ -1932,7 +1936,8 @@ session46_soup() {
 }
 
 session47() {
-  # Prepared in session 46, for a CPU with native bf16 (run it with SESSION_MINUTES=100). The wetter room lost its
+  # Prepared in session 46 (run it with SESSION_MINUTES=100; PRECISION=fp32 on a CPU without native bf16, so that its
+  # figures are compared with its own control only, as session 41's fp32 runs were). The wetter room lost its
   # pre-set test (tails, seed 99: the EIR song's instrumental pieces -0.41 [-0.75, -0.04] against the control, 5 of 27
   # better; MUSDB vocals +0.04): a longer, louder room tail, noise decorrelated between the channels as a cymbal's wash
   # is, made the model take more accompaniment for voice. So the opposite direction: a shorter, quieter room. Not dry

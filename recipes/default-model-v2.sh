@@ -1820,11 +1820,10 @@ room_voices_beside() {
   # one thread each, the same seed, SESSION_MINUTES [85], PRECISION [bf16; set fp32 on a CPU without native bf16, where
   # torch emulates bf16 several times slower]; then both scored (score_arms)
   export OMP_NUM_THREADS=1
-  local precision=(--precision "${PRECISION:-bf16}")
   small_steps_arm "$1-r" 1e-4 "${SESSION_MINUTES:-85}" "$3" "${ROOM_VOICES[@]}" --augment "$ROOM_AUGMENT" \
-      "${precision[@]}" &
+      --precision "${PRECISION:-bf16}" &
   small_steps_arm "$1-$2" 1e-4 "${SESSION_MINUTES:-85}" "$3" "${ROOM_VOICES[@]}" --augment "$ROOM_AUGMENT,$4" \
-      "${precision[@]}" &
+      --precision "${PRECISION:-bf16}" &
   wait
   score_arms "$1" r "$2"
 }
@@ -1862,8 +1861,8 @@ session43() {
 }
 
 session44() {
-  # Session 44 (prepared in session 43 and run as it was, 100 minutes), a CPU with native bf16 (PRECISION is not read:
-  # small_steps_arm trains in bf16). Session
+  # Session 44 (prepared in session 43 and run as it was, 100 minutes), a CPU with native bf16 (run in bf16; since
+  # session 46 room_voices_beside also reads PRECISION, bf16 unless set). Session
   # 43's tone match (remixed voices pulled to the median mixed vocal's balance) lost to its control and took away most
   # of the room voices' largest gain (Meaxic +0.09 against +1.07): the dark solo voices' otherness looked like part of
   # what they teach. The opposite arm: widen the remixed voices' tone. Two arms side by side, one thread each, the same

@@ -283,6 +283,58 @@ def test_vocal_reverb_adds_a_decaying_room_and_keeps_the_sum(cache):
         AugmentConfig(vocal_reverb_seconds=(0.0, 1.0))
 
 
+def test_damped_room_dies_away_faster_in_the_highs_and_keeps_the_crops(cache):
+    rate = 44100
+    impulse = np.zeros((2, 2 * rate), np.float32)
+    impulse[:, 0] = 1.0
+    wet = add_reverb(impulse, rate, seconds=1.0, wet_gain=0.5, seed=3, damping=0.25) - impulse
+    assert np.sum(wet[0] ** 2) == pytest.approx(0.25, rel=1e-4)  # still a unit-energy response at the wet gain
+    assert abs(np.corrcoef(wet[0, :rate], wet[1, :rate])[0, 1]) < 0.1
+
+    def fall_db(low_hz, high_hz):  # energy lost in the band from 0.05-0.10 s to 0.20-0.25 s
+        def level(a, b):
+            seg = wet[0, int(a * rate):int(b * rate)].astype(np.float64)
+            freqs = np.fft.rfftfreq(len(seg), 1.0 / rate)
+            return 10 * np.log10(np.mean(np.abs(np.fft.rfft(seg))[(freqs >= low_hz) & (freqs < high_hz)] ** 2))
+        return level(0.05, 0.10) - level(0.20, 0.25)
+
+    # 60 dB per decay time: 1 s below 500 Hz (9 dB in 0.15 s), 0.25 s above 8 kHz (36 dB), 0.5 s at 1.5-3 kHz.
+    assert fall_db(50, 500) == pytest.approx(9.0, abs=2.0)
+    assert fall_db(8000, 20000) == pytest.approx(36.0, abs=3.0)
+    assert fall_db(1500, 3000) == pytest.approx(18.0, abs=3.0)
+    # Undamped (1, the default) is the room it always was.
+    np.testing.assert_array_equal(add_reverb(impulse, rate, 1.0, 0.5, 3, damping=1.0),
+                                  add_reverb(impulse, rate, 1.0, 0.5, 3))
+
+    common = dict(vocal_reverb_prob=0.7, second_vocal_prob=0.3, mixup_prob=0.0, identity_prob=0.0)
+    ds = SupervisedDataset(cache, W, samples_per_epoch=30, seed=6,
+                           augment=AugmentConfig(**common, vocal_reverb_damping=(0.2, 0.6)))
+    plain = SupervisedDataset(cache, W, samples_per_epoch=30, seed=6, augment=AugmentConfig(**common))
+    rooms = 0
+    for i in range(30):
+        p, q = ds.plan(i), plain.plan(i)
+        for v in p.get("vocals", []):
+            if "reverb" in v:
+                assert 0.2 <= v["reverb"].pop("damping") <= 0.6
+                rooms += 1
+        assert p == q  # drawn last: the same crops, gains, swaps and rooms otherwise
+    assert rooms > 10
+    for i in range(30):  # rendered with the damping it drew
+        p = ds.plan(i)
+        if p["kind"] == "voxaug" and len(p["vocals"]) == 1 and "reverb" in p["vocals"][0]:
+            room = p["vocals"][0].pop("reverb")
+            _, dry = expected_item(ds, p)
+            dry = dry[:, ::-1] if p["swap"] else dry
+            expected = add_reverb(np.ascontiguousarray(dry.T, np.float32), cache.sample_rate, **room)
+            np.testing.assert_allclose(ds[i]["vocals"].numpy(), expected[::-1] if p["swap"] else expected, atol=2e-5)
+            break
+    else:
+        pytest.fail("no single damped vocal among 30 items")
+    for bad in ((0.0, 0.5), (0.5, 1.5), (0.6, 0.2)):
+        with pytest.raises(ValueError):
+            AugmentConfig(vocal_reverb_damping=bad)
+
+
 def drawn_vocal_settings(cache, key: str, seed: int, **extra) -> list:
     """Items of a dataset with one per-vocal extra enabled (AugmentConfig(**extra)), checked against an independent
     rendering and against the same seed without it (drawn last: the same crops, gains and swaps); returns the settings

@@ -40,6 +40,11 @@ class AugmentConfig:
     vocal_reverb_prob: float = 0.0
     vocal_reverb_seconds: tuple[float, float] = (0.3, 1.5)
     vocal_reverb_wet_db: tuple[float, float] = (-12.0, -3.0)
+    # How much faster the room's highs die away: the decay time above DAMPING_HZ[1] is vocal_reverb_seconds times a
+    # factor drawn from this range (1 = the same as the lows, the room of sessions 18-47). Walls and air absorb the
+    # highs first, and a mixing engineer cuts a reverb's highs; session 46's wetter undamped room cost most above
+    # 6.4 kHz, where its noise-like tail resembles a cymbal's or a pad's wash.
+    vocal_reverb_damping: tuple[float, float] = (1.0, 1.0)
     # A compressor on each remixed vocal (off until it is shown to help): with this probability the vocal goes through a
     # stereo-linked compressor whose threshold, against the crop's own RMS level, is drawn from
     # vocal_compress_threshold_db and whose ratio is drawn from vocal_compress_ratio (attack and release from
@@ -89,6 +94,10 @@ class AugmentConfig:
         if len(seconds) != 2 or not 0.0 < seconds[0] <= seconds[1] <= 5.0:
             raise ValueError(f"AugmentConfig.vocal_reverb_seconds must be a (low, high) range within (0, 5], "
                              f"got {self.vocal_reverb_seconds}")
+        low, high = self.vocal_reverb_damping if len(self.vocal_reverb_damping) == 2 else (0.0, -1.0)
+        if not 0.0 < low <= high <= 1.0:
+            raise ValueError(f"AugmentConfig.vocal_reverb_damping must be a (low, high) range within (0, 1], "
+                             f"got {self.vocal_reverb_damping}")
         low, high = self.band_limit_hz if len(self.band_limit_hz) == 2 else (0.0, -1.0)
         if not 0.0 < low <= high:
             raise ValueError(f"AugmentConfig.band_limit_hz must be a (low, high) range of positive frequencies, "
@@ -133,21 +142,56 @@ def pan_gains(position: float) -> tuple[float, float]:
     return math.sqrt(2.0) * math.cos(angle), math.sqrt(2.0) * math.sin(angle)
 
 
-def add_reverb(audio, rate: int, seconds: float, wet_gain: float, seed: int):
+# A damped room's decay time is `seconds` below the first frequency and `seconds * damping` above the second, moving
+# log-linearly in between; its noise is split into octave bands centred on DAMPING_BANDS_HZ, each under its own decay.
+DAMPING_HZ = (500.0, 8000.0)
+DAMPING_BANDS_HZ = tuple(125.0 * 2.0 ** k for k in range(8))  # 125 Hz .. 16 kHz
+
+
+def add_reverb(audio, rate: int, seconds: float, wet_gain: float, seed: int, damping: float = 1.0):
     """(channels, n) float audio plus its reverberation, same shape and dtype: each channel convolved with its own
     impulse response (Gaussian noise under an envelope that falls 60 dB in `seconds`: a diffuse room, decorrelated
-    between the channels), scaled to unit energy and then by `wet_gain`. The tail past the end is cut."""
+    between the channels), scaled to unit energy and then by `wet_gain`. With `damping` < 1 the highs fall 60 dB in
+    `seconds * damping` instead (DAMPING_HZ). The tail past the end is cut."""
     import numpy as np
 
     rng = np.random.default_rng(seed)
     length = max(1, int(seconds * rate))
     envelope = 10.0 ** (-3.0 * np.arange(length) / (seconds * rate))
-    response = rng.standard_normal((audio.shape[0], length)) * envelope
+    response = rng.standard_normal((audio.shape[0], length))
+    if damping == 1.0:
+        response = response * envelope
+    else:
+        response = _damped(response, rate, seconds, damping)
     response /= np.sqrt(np.sum(response ** 2, axis=1, keepdims=True))
     n = audio.shape[1]
     size = 1 << int(np.ceil(np.log2(n + length - 1)))
     wet = np.fft.irfft(np.fft.rfft(audio, size) * np.fft.rfft(response, size), size)[:, :n]
     return (audio + wet_gain * wet).astype(audio.dtype)
+
+
+def _damped(noise, rate: int, seconds: float, damping: float):
+    """(channels, length) white noise shaped into a room whose decay time shortens with frequency: the noise is split
+    into octave bands (triangular weights in log-frequency, which sum to one at every frequency) and each band gets
+    the envelope of its own decay time."""
+    import numpy as np
+
+    length = noise.shape[1]
+    spectrum = np.fft.rfft(noise, axis=1)
+    octaves = np.log2(np.maximum(np.fft.rfftfreq(length, 1.0 / rate), 1.0) / DAMPING_BANDS_HZ[0])
+    low, high = np.log2(np.array(DAMPING_HZ) / DAMPING_BANDS_HZ[0])
+    time = np.arange(length) / rate
+    out = np.zeros_like(noise)
+    last = len(DAMPING_BANDS_HZ) - 1
+    for k in range(len(DAMPING_BANDS_HZ)):
+        weight = np.clip(1.0 - np.abs(octaves - k), 0.0, 1.0)
+        if k == 0:
+            weight[octaves < 0] = 1.0
+        if k == last:
+            weight[octaves > last] = 1.0
+        decay = seconds * damping ** float(np.clip((k - low) / (high - low), 0.0, 1.0))
+        out += np.fft.irfft(spectrum * weight, length, axis=1) * 10.0 ** (-3.0 * time / decay)
+    return out
 
 
 # The compressor's time constants (seconds), drawn uniformly: a vocal chain's usual settings.

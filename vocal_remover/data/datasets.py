@@ -264,8 +264,8 @@ class SupervisedDataset(_CropDataset):
         return p
 
     def _vocal_chain_plan(self, rng: np.random.Generator, p: dict[str, Any]) -> None:
-        """Each remixed vocal's compressor, tone match and random tone, drawn one extra after another and only where
-        enabled, so that turning one on keeps every other draw of the same seed."""
+        """Each remixed vocal's compressor, tone match, random tone and its room's damping, drawn one extra after another
+        and only where enabled, so that turning one on keeps every other draw of the same seed."""
         a = self.augment
         if p["kind"] != "voxaug":
             return
@@ -283,6 +283,10 @@ class SupervisedDataset(_CropDataset):
                 for v in p["vocals"]:
                     if rng.random() < prob:
                         v[key] = draw()
+        if a.vocal_reverb_damping != (1.0, 1.0):
+            for v in p["vocals"]:
+                if "reverb" in v:
+                    v["reverb"]["damping"] = float(rng.uniform(*a.vocal_reverb_damping))
 
     def plan(self, index: int) -> dict[str, Any]:
         """Every random choice of item `index` (tracks, starts, gains, swaps, mixup), without reading audio."""

@@ -1951,4 +1951,20 @@ session47() {
   room_voices_beside s47 d 100 vocal_reverb_seconds=0.2:0.8,vocal_reverb_wet_db=-18:-9
 }
 
+session48() {
+  # Prepared in session 47 (run it with SESSION_MINUTES=100; PRECISION=fp32 on a CPU without native bf16). The
+  # synthetic room's tail is white noise that dies away as fast in the highs as in the lows, unlike a real room (walls
+  # and air absorb the highs first) or a mixing engineer's reverb (its highs cut); session 46's band errors put the
+  # wetter room's cost above 6.4 kHz, where such a tail resembles a cymbal's or a pad's wash. Two arms side by side, one
+  # thread each, the same seed (101: the same crops and draws step for step; the damping is drawn last), from the
+  # packaged model, SESSION_MINUTES [85]: s48-r the room voices with the random tone (vocal_eq_prob=0.7), the control;
+  # s48-m the same with a damped room (vocal_reverb_damping=0.2:0.6: above 8 kHz the room falls 60 dB in 20-60% of
+  # its decay time, below 500 Hz in all of it).
+  # Fixed before training: candidates each tail mean and it halfway back; session 14's rule. The damped room holds if
+  # s48-m's tail beats s48-r's tail paired on the EIR song's instrumental pieces (mean above zero) without losing
+  # MUSDB's vocals (paired mean not below zero).
+  local ROOM_AUGMENT="$ROOM_AUGMENT,vocal_eq_prob=0.7"
+  room_voices_beside s48 m 101 vocal_reverb_damping=0.2:0.6
+}
+
 "$@"

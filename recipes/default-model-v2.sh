@@ -1956,8 +1956,8 @@ session48() {
   # Prepared in session 47 (run it with SESSION_MINUTES=100; PRECISION=fp32 on a CPU without native bf16). The
   # drier room lost its pre-set test as the wetter one did (tails, seed 100: the EIR song's instrumental pieces -0.12
   # [-0.62, +0.38] against the control, MUSDB vocals -0.09 [-0.18, -0.01]), and on the whole EIR song it too let more
-  # accompaniment into the vocal above 6.4 kHz, so session 18's room length and level stay. The
-  # synthetic room's tail is white noise that dies away as fast in the highs as in the lows, unlike a real room (walls
+  # accompaniment into the vocal above 3.2 kHz, so session 18's room length and level stay. The synthetic room's tail
+  # is white noise that dies away as fast in the highs as in the lows, unlike a real room (walls
   # and air absorb the highs first) or a mixing engineer's reverb (its highs cut); session 46's band errors put the
   # wetter room's cost above 6.4 kHz, where such a tail resembles a cymbal's or a pad's wash. Two arms side by side, one
   # thread each, the same seed (101: the same crops and draws step for step; the damping is drawn last), from the

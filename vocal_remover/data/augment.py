@@ -157,10 +157,9 @@ def add_reverb(audio, rate: int, seconds: float, wet_gain: float, seed: int, dam
 
     rng = np.random.default_rng(seed)
     length = max(1, int(seconds * rate))
-    envelope = 10.0 ** (-3.0 * np.arange(length) / (seconds * rate))
     response = rng.standard_normal((audio.shape[0], length))
     if damping == 1.0:
-        response = response * envelope
+        response = response * 10.0 ** (-3.0 * np.arange(length) / (seconds * rate))
     else:
         response = _damped(response, rate, seconds, damping)
     response /= np.sqrt(np.sum(response ** 2, axis=1, keepdims=True))

@@ -5,15 +5,19 @@
 
 `evaluate` prints this for new runs; this script recomputes it from results saved before it did, or
 against another baseline than the first model. Every other model is compared with the baseline: mean
-per-track difference (dB) with a bootstrap 95% interval, tracks better / worse, sign test p.
+per-track difference (dB) with a bootstrap 95% interval, tracks better / worse, sign test p; and where a stem is
+silent in some tracks (10-second pieces), the same split by what sounds in them (`pieces_by_content`).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
+
+import numpy as np
 
 from vocal_remover.evaluate import ModelReport, TrackScore, paired_comparison
 
@@ -35,6 +39,43 @@ def reports_from_json(result: dict) -> list[ModelReport]:
                                     t.get("bss_sdr"))
                          for t in m["per_track"]])
             for m in result["models"]]
+
+
+def power_mean_level(levels_db: list[float]) -> float:
+    """Levels in dB below a reference, averaged as powers: what the pieces leak together (the loudest leak counts
+    most, a near-silent one hardly at all), where a mean of dB would let one 50 dB piece outweigh the rest."""
+    return float(-10 * np.log10(np.mean(np.power(10.0, -np.asarray(levels_db) / 10))))
+
+
+def pieces_by_content(base: ModelReport, other: ModelReport) -> str:
+    """One line: `other` against `base` on 10-second pieces split by which stems sound (a stem with no SDR in `base`,
+    None or NaN, is silent there). Both sounding: the paired vocal difference with its interval. One silent: the other
+    stem's SDR there is how many dB the estimate of the silent stem stays below the mixture; those levels averaged as
+    powers, `base` -> `other`."""
+    def only(report: ModelReport, tracks: set[str]) -> ModelReport:
+        return ModelReport(report.name, report.info, [t for t in report.tracks if t.track in tracks])
+
+    def scored(value: float | None) -> bool:
+        return value is not None and math.isfinite(value)
+
+    sounding = {"both": set(), "vocals": set(), "instrumental": set()}
+    for t in base.tracks:
+        present = [s for s in ("vocals", "instrumental") if scored(t.sdr.get(s))]
+        if len(present) == 2:
+            sounding["both"].add(t.track)
+        elif len(present) == 1:
+            sounding[present[0]].add(t.track)
+    parts = []
+    if sounding["both"]:
+        paired = paired_comparison(only(base, sounding["both"]), only(other, sounding["both"]))["vocals"]
+        parts.append(f"both stems ({len(sounding['both'])}) paired {mean_with_interval(paired)}")
+    for heard, silent, label in (("instrumental", "vocals", "no voice"), ("vocals", "instrumental", "no instrument")):
+        if sounding[heard]:
+            levels = [power_mean_level([t.sdr[heard] for t in only(m, sounding[heard]).tracks
+                                        if scored(t.sdr.get(heard))]) for m in (base, other)]
+            parts.append(f"{label} ({len(sounding[heard])}) the {silent} estimate {levels[0]:.1f} -> {levels[1]:.1f} dB "
+                         f"below the mix")
+    return "; ".join(parts)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -63,6 +104,8 @@ def main(argv: list[str] | None = None) -> int:
                 p = "-" if s["sign_test_p"] is None else f"{s['sign_test_p']:.2f}"
                 cells.append(f"{stem} {mean_with_interval(s)}, better on {s['better']}/{s['tracks']}, p {p}")
             print(f"  {report.name}: " + "; ".join(cells))
+            if any(not math.isfinite(v) for t in base.tracks for v in t.sdr.values()):
+                print(f"    by content: {pieces_by_content(base, report)}")
     return 0
 
 

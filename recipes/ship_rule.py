@@ -17,7 +17,11 @@ the choice; exits 0 whether or not one passes (1 on unreadable input). Beside th
 musdb7/valid medians hold when its clips are drawn again with replacement (the same draw for both models), in draws
 as large as the set and of 50 clips (the issue's held-out count), as a guide to whether a median verdict is noise; and
 the paired mean over the middle half of the clips, ranked by the packaged model's SDR per stem (session 37), what a
-median stands for measured on half the clips instead of one or two.
+median stands for measured on half the clips instead of one or two; and 7.Francium's pieces split by what sounds in
+them (session 48): where both stems sound, one paired difference (the vocal and instrumental errors are the same signal
+there, so their differences are equal); where no voice sounds, the instrumental SDR is only how far the vocal estimate
+stays below the mixture, which reaches 50 dB on a silent estimate and so can move a mean over the pieces by a dB on its
+own; where no instrument sounds, likewise for the instrumental estimate.
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ import numpy as np
 from vocal_remover.evaluate import ModelReport, paired_comparison
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from paired_results import mean_with_interval, reports_from_json  # noqa: E402
+from paired_results import mean_with_interval, pieces_by_content, reports_from_json  # noqa: E402
 
 SETS = ("valid", "eir-valid", "mir1k-probe", "eir-valid-pieces")
 
@@ -104,6 +108,7 @@ def judge(musdb: list[ModelReport], pieces: list[ModelReport], mir: list[ModelRe
                 for s in ("vocals", "instrumental")),
             f"  7.Francium pieces: vocals {mean_with_interval(by_piece['vocals'])}, "
             f"instrumental {mean_with_interval(by_piece['instrumental'])}",
+            f"    by content: {pieces_by_content(pieces[0], pieces[i])}",
             f"  MIR-1K probe: median {mir[i].stats()['vocals']['median']:.2f}, "
             f"paired vocals {mean_with_interval(on_mir)}",
         ]

@@ -22,6 +22,7 @@ from band_errors import BANDS_HZ, band_sums, figures, stft_sdr  # noqa: E402
 from channel_modes import MidSideSeparator  # noqa: E402
 from degradation_gap import main as degradation_gap  # noqa: E402
 from error_parts import error_parts  # noqa: E402
+from paired_results import pieces_by_content  # noqa: E402
 from ship_rule import choice, judge, medians_hold_share, middle_half_gain  # noqa: E402
 from vocal_balance import silent_highs  # noqa: E402
 
@@ -68,6 +69,18 @@ def test_the_middle_half_gain_counts_only_the_clips_ranked_in_the_middle_of_each
     packaged, other = report("packaged", BASE, instrumental), report("c", vocals, moved)
     assert middle_half_gain(packaged, other, "vocals") == (pytest.approx(0.1), 4)
     assert middle_half_gain(packaged, other, "instrumental") == (pytest.approx(-0.3), 4)
+
+
+def test_pieces_by_content_pairs_the_sounding_pieces_and_averages_the_leaks_as_powers():
+    # 7.Francium's 40-50 s holds no voice and the packaged model's vocal estimate there is 50 dB below the mix: a
+    # candidate at 20 dB moves a mean of dB by 30 / pieces, yet adds a hundredth of the leak the 10 dB piece has
+    nan = float("nan")
+    base = report("packaged", [4.0, 5.0, 6.0, 7.0, 8.0, nan, nan, 25.0], [9.0, 10.0, 11.0, 12.0, 13.0, 50.0, 10.0, nan])
+    other = report("c", [4.5, 5.5, 6.5, 7.5, 8.5, nan, nan, 27.0], [9.5, 10.5, 11.5, 12.5, 13.5, 20.0, 10.0, nan])
+    line = pieces_by_content(base, other)
+    assert line.startswith("both stems (5) paired +0.50 [+0.50, +0.50]")
+    assert "no voice (2) the vocals estimate 13.0 -> 12.6 dB below the mix" in line
+    assert "no instrument (1) the instrumental estimate 25.0 -> 27.0 dB below the mix" in line
 
 
 def test_a_measured_loss_on_the_held_out_song_fails_condition_two():

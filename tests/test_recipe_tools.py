@@ -8,6 +8,7 @@ recipes/channel_modes.py's mid-side separation is checked against the same built
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -20,6 +21,8 @@ from vocal_remover.evaluate import ModelReport, TrackScore
 sys.path.insert(0, str(REPO / "recipes"))
 from band_errors import BANDS_HZ, band_sums, figures, stft_sdr  # noqa: E402
 from channel_modes import MidSideSeparator  # noqa: E402
+from clip_trends import clip_trends  # noqa: E402
+from clip_trends import main as clip_trends_main  # noqa: E402
 from degradation_gap import main as degradation_gap  # noqa: E402
 from error_parts import error_parts  # noqa: E402
 from paired_results import pieces_by_content  # noqa: E402
@@ -83,6 +86,35 @@ def test_pieces_by_content_pairs_the_sounding_pieces_and_averages_the_leaks_as_p
     assert "no instrument (1) the instrumental estimate 25.0 -> 27.0 dB below the mix" in line
 
 
+def test_clip_trends_count_every_candidate_against_its_own_sessions_packaged_model(tmp_path, capsys):
+    # two sessions, each with its own packaged model; clip t2 is lost by all three candidates, t0 gained by all
+    nan = float("nan")
+    first = [report("packaged", [1.0, 2.0, 3.0, 4.0]), report("a", [1.5, 2.1, 2.8, nan]),
+             report("a-half", [9.0, 9.0, 9.0, 9.0])]
+    second = [report("packaged", [1.2, 2.0, 3.1, 4.0]), report("b", [1.4, 1.9, 2.6, 4.0]),
+              report("c", [1.3, 2.2, 3.0, 4.5])]
+    trends = clip_trends([first, second], skip="-half")
+    assert trends[0].track == "t2" and trends[-1].track == "t0"
+    t2 = trends[0]
+    assert t2.differences == pytest.approx((-0.2, -0.5, -0.1)) and (t2.lost, t2.gained) == (3, 0)
+    assert (t2.first_sdr, t2.rank) == (3.0, 3)
+    by_track = {c.track: c for c in trends}
+    assert by_track["t3"].differences == pytest.approx((0.0, 0.5))  # the silent (NaN) score is left out
+    assert (by_track["t3"].lost, by_track["t3"].gained) == (0, 1)
+    assert by_track["t0"].mean == pytest.approx(0.8 / 3) and by_track["t0"].lost == 0
+    # the script on saved results: the same clip first in its table
+    paths = []
+    for i, reports in enumerate((first, second)):
+        path = tmp_path / f"s{i}.json"
+        path.write_text(json.dumps({"models": [{"name": r.name, "per_track": [
+            {"track": t.track, "seconds": t.seconds, "wall_seconds": t.wall_seconds,
+             "sdr": {k: (None if v != v else v) for k, v in t.sdr.items()}} for t in r.tracks]} for r in reports]}))
+        paths.append(str(path))
+    assert clip_trends_main([*paths, "--skip=-half"]) == 0
+    rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| t")]
+    assert rows[0].startswith("| t2 | -0.27 | 3 / 0 | -0.50 to -0.10 | 3.00 (3) |")
+
+
 def test_a_measured_loss_on_the_held_out_song_fails_condition_two():
     [verdict] = judge(*sets([v + 0.2 for v in BASE], pieces=[v - 0.5 for v in BASE]))
     assert verdict.conditions == (True, False, True)
@@ -113,7 +145,8 @@ def test_session19_saved_results_ship_nothing():
     assert result.stdout.strip().endswith("ship: none (the packaged model stays)")
 
 
-@pytest.mark.parametrize("command", [["ship_rule.py", "{missing}-"], ["error_parts.py", "{missing}", "-m", "default"],
+@pytest.mark.parametrize("command", [["ship_rule.py", "{missing}-"], ["clip_trends.py", "{missing}"],
+                                     ["error_parts.py", "{missing}", "-m", "default"],
                                      ["band_errors.py", "{missing}", "-m", "default"],
                                      ["band_errors.py", "{missing}"],
                                      ["data/teacher_targets.py", "{missing}", "-o", "{missing}-out"],

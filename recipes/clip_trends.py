@@ -88,9 +88,8 @@ def main(argv: list[str] | None = None) -> int:
     if not trends:
         print("Error: no candidate shares a clip with the first packaged model", file=sys.stderr)
         return 1
-    clips = len(trends)
     print(f"{max(len(c.differences) for c in trends)} candidates from {len(sessions)} results, {args.stem}, "
-          f"paired against each result's first model; rank of {clips} under the first result's first model")
+          f"paired against each result's first model; rank (1 = lowest) under the first result's first model")
     print("| clip | mean | lost / gained | range | packaged SDR (rank) |")
     print("|---|---|---|---|---|")
     for c in trends:

@@ -68,7 +68,7 @@
 #   recipes/default-model-v2.sh session46 # room voices + random tone against a wetter room (bf16)
 #   recipes/default-model-v2.sh session46_soup # after session46: the random tone's three runs averaged, scoring only
 #   recipes/default-model-v2.sh session47 # room voices + random tone against a drier room (bf16; PRECISION fp32 without bf16)
-#   recipes/default-model-v2.sh session48 # prepared: room voices + random tone against a damped room (PRECISION fp32 without bf16)
+#   recipes/default-model-v2.sh session48 # room voices + random tone against a damped room (bf16; PRECISION fp32 without bf16)
 #
 # Every session continues from the packaged model (vocal_remover/models/default), so training accumulates
 # across sessions; the packaged model is replaced only when validation improves (see recipes/README.md).
@@ -1966,7 +1966,8 @@ session48() {
   # its decay time, below 500 Hz in all of it).
   # Fixed before training: candidates each tail mean and it halfway back; session 14's rule. The damped room holds if
   # s48-m's tail beats s48-r's tail paired on the EIR song's instrumental pieces (mean above zero) without losing
-  # MUSDB's vocals (paired mean not below zero).
+  # MUSDB's vocals (paired mean not below zero). Run in session 48: the damped room lost (the EIR song's instrumental
+  # pieces -1.30 [-3.27, -0.21] against the control, MUSDB vocals +0.07 [+0.02, +0.12]; recipes/README.md).
   local ROOM_AUGMENT="$ROOM_AUGMENT,vocal_eq_prob=0.7"
   room_voices_beside s48 m 101 vocal_reverb_damping=0.2:0.6
 }

@@ -69,6 +69,7 @@
 #   recipes/default-model-v2.sh session46_soup # after session46: the random tone's three runs averaged, scoring only
 #   recipes/default-model-v2.sh session47 # room voices + random tone against a drier room (bf16; PRECISION fp32 without bf16)
 #   recipes/default-model-v2.sh session48 # room voices + random tone against a damped room (bf16; PRECISION fp32 without bf16)
+#   recipes/default-model-v2.sh session49 # session 48's control again (seed 101) with weight decay towards the start, two strengths
 #
 # Every session continues from the packaged model (vocal_remover/models/default), so training accumulates
 # across sessions; the packaged model is replaced only when validation improves (see recipes/README.md).
@@ -1970,6 +1971,30 @@ session48() {
   # pieces -1.30 [-3.27, -0.21] against the control, MUSDB vocals +0.07 [+0.02, +0.12]; recipes/README.md).
   local ROOM_AUGMENT="$ROOM_AUGMENT,vocal_eq_prob=0.7"
   room_voices_beside s48 m 101 vocal_reverb_damping=0.2:0.6
+}
+
+session49() {
+  # Session 49, a bare machine with native bf16 (run it with SESSION_MINUTES=100; PRECISION=fp32 without native bf16).
+  # Every candidate since session 33 trades the same way: MUSDB's vocal means up 0.1-0.2, the held-out EIR song's
+  # instrumental pieces and the two median clips (Actions, Skelpolu: 89 of 99 candidates lost Actions) down, and the
+  # halfway-back average, which pulls every weight the same fraction back to the packaged model, recovers part of the
+  # loss and part of the gain alike. Weight decay towards the starting weights (--decay-to-start, L2-SP) pulls back
+  # during training, so weights that the data keeps pushing move and the rest stay: a sharper way to stay near. Two
+  # arms side by side, one thread each, session 48's control's seed (101) and recipe (room voices with the random
+  # tone), so they are paired step for step with s48-r (recipes/results/session48-evaluate-*): s49-a with decay 10
+  # (at the peak lr 1e-4 a pull of 1e-3 of the distance a step, a time constant of 1,000 steps), s49-b with 30.
+  # Fixed before training: candidates each tail mean and it halfway back; session 14's rule. The pull holds if an
+  # anchored tail beats s48-r's halfway-back candidate paired on MUSDB's vocals (mean above zero) without losing the
+  # held-out EIR song's instrumental pieces to it (paired mean not below zero).
+  export OMP_NUM_THREADS=1
+  local ROOM_AUGMENT="$ROOM_AUGMENT,vocal_eq_prob=0.7" arm decay
+  for arm in a:10 b:30; do
+    decay=${arm#*:}
+    small_steps_arm "s49-${arm%:*}" 1e-4 "${SESSION_MINUTES:-85}" 101 "${ROOM_VOICES[@]}" --augment "$ROOM_AUGMENT" \
+        --precision "${PRECISION:-bf16}" --decay-to-start --weight-decay "$decay" &
+  done
+  wait
+  score_arms s49 a b
 }
 
 "$@"

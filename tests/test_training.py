@@ -680,3 +680,39 @@ def test_a_run_folder_deleted_under_a_live_run_is_a_one_line_error(stems_dir, tm
     assert proc.returncode not in (0, None), err
     assert "was removed while training" in err and "Traceback" not in err, err
     assert not run.exists()
+
+
+def test_decay_to_start_holds_finetuning_near_its_checkpoint_and_resumes_exactly(stems_dir, tmp_path):
+    """--decay-to-start (L2-SP): at the same seed, data and steps the finetuned weights end much nearer the
+    starting checkpoint than with no weight decay at all, and a run stopped and resumed ends where an
+    uninterrupted one does (the pull's target is rebuilt from --checkpoint)."""
+    from vocal_remover.errors import ConfigError
+
+    Trainer(_config(stems_dir, tmp_path / "start", steps=2)).run()
+    start_path = tmp_path / "start" / "checkpoints" / "last.pt"
+    start = load_checkpoint(start_path)["model"]
+    common = dict(init_from=str(start_path), lr=1e-3, weight_decay=300.0, seed=5)
+
+    def distance(run):
+        end = load_checkpoint(tmp_path / run / "checkpoints" / "last.pt")["model"]
+        return sum(float((end[k].float() - v.float()).square().sum()) for k, v in start.items()
+                   if v.is_floating_point() and "running" not in k) ** 0.5
+
+    Trainer(_config(stems_dir, tmp_path / "plain", **{**common, "weight_decay": 0.0})).run()
+    Trainer(_config(stems_dir, tmp_path / "anchored", decay_to_start=True, **common)).run()
+    assert 0 < distance("anchored") < 0.6 * distance("plain")
+
+    def stop_after_three(event):
+        if event.kind == "step" and event.step == 3:
+            raise Interrupt
+
+    with pytest.raises(Interrupt):
+        Trainer(_config(stems_dir, tmp_path / "resumed", decay_to_start=True, **common), callback=stop_after_three).run()
+    Trainer(_config(stems_dir, tmp_path / "resumed", decay_to_start=True, **common), resume=True).run()
+    a = load_checkpoint(tmp_path / "anchored" / "checkpoints" / "last.pt")["model"]
+    b = load_checkpoint(tmp_path / "resumed" / "checkpoints" / "last.pt")["model"]
+    for name, tensor in a.items():
+        assert torch.equal(tensor, b[name]), name
+
+    with pytest.raises(ConfigError, match="--decay-to-start"):
+        _config(stems_dir, tmp_path / "none", decay_to_start=True)

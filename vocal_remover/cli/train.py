@@ -130,7 +130,7 @@ def _stopping_notice(signum: int) -> None:
 _SAME = ("layout", "seed", "steps", "lr", "lr_floor", "warmup", "decay_power", "weight_decay", "grad_clip", "device",
          "precision", "activation_checkpointing", "workers", "samples_per_epoch", "val_every", "checkpoint_every",
          "keep_last", "tensorboard", "wandb", "max_minutes", "strategy", "llrd_decay", "last_n", "wave_weight",
-         "sdr_weight", "sdr_floor", "spec_weight", "eval_mode",
+         "sdr_weight", "sdr_floor", "spec_weight", "eval_mode", "decay_to_start",
          "voxaug", "adversarial", "adv_lambda_l1")
 _CLI_ONLY = ("run_dir", "resume", "overwrite", "progress", "quiet", "status_every")
 
@@ -369,6 +369,9 @@ def finetune(
     eval_mode: bool = typer.Option(False, "--eval-mode",
                                    help="Train the network as separation runs it: BatchNorm uses and keeps its "
                                         "running statistics, dropout is off."),
+    decay_to_start: bool = typer.Option(False, "--decay-to-start",
+                                        help="Weight decay pulls towards the --checkpoint's weights instead of "
+                                             "towards zero (L2-SP), at --weight-decay per unit of lr."),
     voxaug: bool = typer.Option(True, "--voxaug/--no-voxaug", help="Remix any vocal over any accompaniment."),
     augment: str = typer.Option("", "--augment", metavar="NAME=V,...", show_default=False,
                                 help="Augmentation overrides, e.g. vocal_pan_prob=0.5,instrumental_gain_db=-3:3 "

@@ -73,6 +73,9 @@ class TrainConfig:
     warmup: int = 100
     decay_power: float = 1.0
     weight_decay: float = 1e-2
+    # Finetuning: weight decay pulls towards the starting weights instead of towards zero (L2-SP, Li et al.
+    # 2018), so what the new data does not ask for stays where the start had it.
+    decay_to_start: bool = False
     beta1: float = 0.9
     beta2: float = 0.999
     grad_clip: float = 1.0
@@ -122,6 +125,8 @@ class TrainConfig:
                                               "0 < --sdr-floor < 1")
         if self.spec_weight == self.wave_weight == self.sdr_weight == 0:
             raise ConfigError("loss weights", "--spec-weight, --wave-weight and --sdr-weight are all 0: nothing to train on")
+        if self.decay_to_start and not self.init_from:
+            raise ConfigError("--decay-to-start", "needs --checkpoint: the weights it decays towards")
         if self.strategy not in STRATEGIES:
             raise ConfigError(f"--strategy {self.strategy}", f"expected one of {', '.join(STRATEGIES)}")
         if self.steps < 0 or (self.steps == 0 and not self.max_minutes):

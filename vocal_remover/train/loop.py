@@ -149,6 +149,12 @@ class Trainer:
 
         groups = param_groups(self.model, cfg.strategy if cfg.mode == "finetune" else "full", cfg.lr,
                               cfg.weight_decay, llrd_decay=cfg.llrd_decay, last_n=cfg.last_n)
+        if cfg.decay_to_start:
+            # AdamW decays towards zero; here each group's decay is taken out of it and applied towards a copy
+            # of the starting weights after every step (_decay_to_start).
+            for group in groups:
+                group["decay_to_start"], group["weight_decay"] = group["weight_decay"], 0.0
+            self.start_weights = {p: p.detach().clone() for group in groups for p in group["params"]}
         fused = self.device.type == "cuda"
         self.optimizer = torch.optim.AdamW(groups, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), fused=fused or None)
         # Until a time-budgeted run (steps 0) is calibrated, the total is unknown: the LR stays at its peak.
@@ -337,8 +343,20 @@ class Trainer:
         grad_norm = torch.nn.utils.clip_grad_norm_(trained, self.cfg.grad_clip).item()
         self.scaler.step(self.optimizer)
         self.scaler.update()
+        if self.cfg.decay_to_start:
+            self._decay_to_start()
         self.optimizer.zero_grad(set_to_none=True)
         return StepResult(float(np.mean(losses)), grad_norm, {**stats, **self.objective.after_step()})
+
+    @torch.no_grad()
+    def _decay_to_start(self) -> None:
+        """Decoupled weight decay towards the starting weights: p -= lr * decay * (p - start)."""
+        for group in self.optimizer.param_groups:
+            rate = group["lr"] * group["decay_to_start"]
+            if rate:
+                for p in group["params"]:
+                    if p.requires_grad:
+                        p.sub_(p - self.start_weights[p], alpha=rate)
 
     def _write_run_config(self) -> None:
         if self.dist.is_main:

@@ -4,7 +4,12 @@
     python recipes/paired_results.py recipes/results/session9-evaluate-valid.json [--baseline NAME]
 
 `evaluate` prints this for new runs; this script recomputes it from results saved before it did, or
-against another baseline than the first model. Every other model is compared with the baseline: mean
+against another baseline than the first model. Results of the same set from several sessions (the same data, pieces
+and tracks) are joined into one comparison, so a candidate can be paired with another session's (a model named in
+both is kept once, and said where its scores differ):
+
+    python recipes/paired_results.py recipes/results/session4[89]-evaluate-valid.json --baseline /work/runs/v48/s48-r-tail
+ Every other model is compared with the baseline: mean
 per-track difference (dB) with a bootstrap 95% interval, tracks better / worse, sign test p; and where a stem is
 silent in some tracks (10-second pieces), the same split by what sounds in them (`pieces_by_content`).
 """
@@ -78,17 +83,47 @@ def pieces_by_content(base: ModelReport, other: ModelReport) -> str:
     return "; ".join(parts)
 
 
+def join_sets(loaded: list[tuple[Path, dict]]) -> list[tuple[str, list[ModelReport], list[str]]]:
+    """(path, evaluate --json result) pairs -> one (label, reports, notes) per set, in the order first seen: results
+    of the same data, piece length and tracks joined, each model once (the first file's scores; a note where another
+    file's scores of the same name differ, by how much at most)."""
+    groups: dict[tuple, tuple[list[Path], list[ModelReport], list[str]]] = {}
+    for path, result in loaded:
+        key = (result.get("data"), result.get("segment_seconds"), tuple(result.get("tracks") or ()))
+        paths, reports, notes = groups.setdefault(key, ([], [], []))
+        paths.append(path)
+        known = {r.name: r for r in reports}
+        for report in reports_from_json(result):
+            first = known.get(report.name)
+            if first is None:
+                reports.append(report)
+                continue
+            scores = {(t.track, stem): v for t in first.tracks for stem, v in t.sdr.items()}
+            gaps = [abs(v - scores[(t.track, stem)]) for t in report.tracks for stem, v in t.sdr.items()
+                    if math.isfinite(v) and math.isfinite(scores.get((t.track, stem), math.nan))]
+            if gaps and max(gaps) > 0:
+                notes.append(f"{report.name} in {path} differs from {paths[0]} by up to {max(gaps):.3f} dB: "
+                             f"{paths[0]}'s kept")
+    return [(" + ".join(str(p) for p in paths), reports, notes) for paths, reports, notes in groups.values()]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("results", nargs="+", type=Path, help="evaluate --json outputs")
     parser.add_argument("--baseline", help="model name to compare against (default: the first)")
     args = parser.parse_args(argv)
+    loaded = []
     for path in args.results:
         try:
-            reports = reports_from_json(json.loads(path.read_text()))
+            result = json.loads(path.read_text())
+            reports_from_json(result)
         except (OSError, ValueError, KeyError, TypeError) as error:
             print(f"Error: {path}: not an evaluate --json result ({error})", file=sys.stderr)
             return 1
+        loaded.append((path, result))
+    for path, reports, notes in join_sets(loaded):
+        for note in notes:
+            print(f"note: {note}")
         names = [r.name for r in reports]
         base_name = args.baseline or names[0]
         if base_name not in names:

@@ -25,6 +25,7 @@ from clip_trends import clip_trends  # noqa: E402
 from clip_trends import main as clip_trends_main  # noqa: E402
 from degradation_gap import main as degradation_gap  # noqa: E402
 from error_parts import error_parts  # noqa: E402
+from paired_results import main as paired_results_main  # noqa: E402
 from paired_results import pieces_by_content  # noqa: E402
 from ship_rule import choice, judge, medians_hold_share, middle_half_gain  # noqa: E402
 from vocal_balance import silent_highs  # noqa: E402
@@ -84,6 +85,33 @@ def test_pieces_by_content_pairs_the_sounding_pieces_and_averages_the_leaks_as_p
     assert line.startswith("both stems (5) paired +0.50 [+0.50, +0.50]")
     assert "no voice (2) the vocals estimate 13.0 -> 12.6 dB below the mix" in line
     assert "no instrument (1) the instrumental estimate 25.0 -> 27.0 dB below the mix" in line
+
+
+def test_paired_results_join_two_sessions_results_of_one_set(tmp_path, capsys):
+    """A candidate paired with another session's: the same set's results joined, the shared packaged model once,
+    a note where its scores differ between the files; another set stays apart."""
+    def result(data, models):
+        tracks = ["a", "b", "c"]
+        return {"data": data, "tracks": tracks, "segment_seconds": None, "models": [
+            {"name": name, "per_track": [{"track": t, "seconds": 7.0, "wall_seconds": 1.0,
+                                          "sdr": {"vocals": v, "instrumental": v + 4}} for t, v in zip(tracks, vs)]}
+            for name, vs in models.items()]}
+
+    files = {"s48-valid": result("valid", {"packaged": [4, 5, 6], "s48-r": [4.5, 5.5, 6.5]}),
+             "s49-valid": result("valid", {"packaged": [4, 5, 6.25], "s49-a": [5, 6, 7]}),
+             "s49-mir": result("mir", {"packaged": [1, 2, 3], "s49-a": [1, 2, 2]})}
+    for name, content in files.items():
+        (tmp_path / f"{name}.json").write_text(json.dumps(content))
+    assert paired_results_main([str(tmp_path / f"{n}.json") for n in files] + ["--baseline", "s48-r"]) == 1
+    out = capsys.readouterr()
+    assert "no model named s48-r" in out.err  # the MIR set has no s48-r: one line, exit 1
+    assert paired_results_main([str(tmp_path / f"{n}.json") for n in ("s48-valid", "s49-valid")]
+                               + ["--baseline", "s48-r"]) == 0
+    out = capsys.readouterr().out
+    assert "s49-valid.json differs from" in out and "by up to 0.250 dB" in out
+    line = next(row for row in out.splitlines() if row.strip().startswith("s49-a:"))
+    assert "vocals +0.50" in line and "better on 3/3" in line
+    assert sum(row.strip().startswith("packaged:") for row in out.splitlines()) == 1
 
 
 def test_clip_trends_count_every_candidate_against_its_own_sessions_packaged_model(tmp_path, capsys):

@@ -350,13 +350,14 @@ class Trainer:
 
     @torch.no_grad()
     def _decay_to_start(self) -> None:
-        """Decoupled weight decay towards the starting weights: p -= lr * decay * (p - start)."""
+        """Decoupled weight decay towards the starting weights: p -= lr * decay * (p - start), in place (lerp: no
+        temporary the size of the model each step)."""
         for group in self.optimizer.param_groups:
             rate = group["lr"] * group["decay_to_start"]
             if rate:
                 for p in group["params"]:
                     if p.requires_grad:
-                        p.sub_(p - self.start_weights[p], alpha=rate)
+                        p.lerp_(self.start_weights[p], rate)
 
     def _write_run_config(self) -> None:
         if self.dist.is_main:

@@ -29,6 +29,7 @@ from paired_results import main as paired_results_main  # noqa: E402
 from paired_results import pieces_by_content  # noqa: E402
 from ship_rule import choice, judge, medians_hold_share, middle_half_gain  # noqa: E402
 from vocal_balance import silent_highs  # noqa: E402
+from weight_moves import cosine, moves, trained_weights  # noqa: E402
 
 
 def report(name: str, vocals: list[float], instrumental: list[float] | None = None) -> ModelReport:
@@ -180,7 +181,9 @@ def test_session19_saved_results_ship_nothing():
                                      ["data/teacher_targets.py", "{missing}", "-o", "{missing}-out"],
                                      ["data/degrade_stems.py", "{missing}", "-o", "{missing}-out", "--mono"],
                                      ["degradation_gap.py", "{missing}.json", "{missing}2.json"],
-                                     ["channel_modes.py", "{missing}"], ["vocal_balance.py", "{missing}"]])
+                                     ["channel_modes.py", "{missing}"], ["vocal_balance.py", "{missing}"],
+                                     ["weight_moves.py", "{missing}", "{missing}2"],
+                                     ["paired_results.py", "{missing}.json"]])
 def test_a_missing_input_is_one_line_error(tmp_path, command):
     argv = [str(REPO / "recipes" / command[0])] + [a.format(missing=tmp_path / "nothing") for a in command[1:]]
     result = subprocess.run([sys.executable, *argv], capture_output=True, text=True, env=ENV, timeout=120)
@@ -631,3 +634,31 @@ def test_silent_highs_is_the_share_of_the_highs_between_the_notes():
     assert silent_highs(np.stack([note + hiss] * 2), rate) == pytest.approx(0.5, abs=0.05)
     assert silent_highs(np.stack([note + bright + hiss] * 2), rate) < 0.01
     assert silent_highs(np.stack([note] * 2), rate) < 1e-3  # no highs but the window's leakage and the note's end
+
+
+def test_weight_moves_measure_distance_concentration_and_direction():
+    """recipes/weight_moves.py: a copy moved on one matrix alone has all its move there and in the top 1%; the
+    halfway-back average has half the distance and the same concentration and direction; BatchNorm's running
+    statistics are not counted as a move."""
+    import torch
+
+    from vocal_remover.model import build_model
+
+    model = build_model("tiny")
+    base = {k: v.clone() for k, v in model.state_dict().items()}
+    name = next(k for k, v in base.items() if "_attn." in k and v.dim() == 2)
+    moved = {k: v.clone() for k, v in base.items()}
+    moved[name][0, :4] += 0.5
+    stats = next(k for k in base if k.endswith("running_mean"))
+    moved[stats] += 3.0
+    half = {k: torch.lerp(base[k].float(), moved[k].float(), 0.5) if v.is_floating_point() else v
+            for k, v in base.items()}
+    b, full, halfway = (trained_weights(s) for s in (base, moved, half))
+    a, h = moves(b, full), moves(b, halfway)
+    assert stats not in b
+    assert a["by_part"]["attention"] > 0 and a["by_part"]["feed-forward"] == 0 == a["by_part"]["norms"]
+    assert a["top_share"] == pytest.approx(1.0)
+    assert h["relative_distance"] == pytest.approx(a["relative_distance"] / 2, rel=1e-5)
+    assert h["top_share"] == pytest.approx(a["top_share"], rel=1e-5)
+    assert cosine(a["delta"], h["delta"]) == pytest.approx(1.0, abs=1e-6)
+    assert cosine(a["delta"], -h["delta"]) == pytest.approx(-1.0, abs=1e-6)

@@ -14,7 +14,6 @@ higher concentration. Last, the cosine between each two copies' moves: whether t
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 

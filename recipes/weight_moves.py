@@ -19,12 +19,13 @@ from pathlib import Path
 
 import torch
 
+from interpolate_weights import load_same_config
 from vocal_remover.atomic import write_json_atomic
 from vocal_remover.errors import VocalRemoverError
 
 # Parts by the names' pieces, the first that matches (vocal_remover/model: attention blocks are `self_attn` and
 # `cross_attn`, with their position tables; feed-forward blocks `ffn`; BatchNorm / LayerNorm modules `norm*`).
-PARTS = (("attention", ("_attn.",)), ("feed-forward", (".ffn.",)), ("norms", ("norm", ".bn.")))
+PARTS = (("attention", ("_attn.",)), ("feed-forward", (".ffn.",)), ("norms", ("norm",)))
 
 
 def part_of(name: str) -> str:
@@ -71,9 +72,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("copies", nargs="+", help="finetuned copies of it")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args(argv)
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from interpolate_weights import load_same_config
-
     try:
         loaded = load_same_config([args.base, *args.copies])
         base = trained_weights(loaded[0].model.state_dict())

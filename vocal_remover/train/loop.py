@@ -354,10 +354,9 @@ class Trainer:
         temporary the size of the model each step)."""
         for group in self.optimizer.param_groups:
             rate = group["lr"] * group["decay_to_start"]
-            if rate:
+            if rate:  # groups hold only the parameters that train (strategies leave frozen ones out)
                 for p in group["params"]:
-                    if p.requires_grad:
-                        p.lerp_(self.start_weights[p], rate)
+                    p.lerp_(self.start_weights[p], rate)
 
     def _write_run_config(self) -> None:
         if self.dist.is_main:
